@@ -1,0 +1,24 @@
+"""Write schema.graphql from the code: ``python -m resolvers.export [path]``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from resolvers.schema import schema
+
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "schema.graphql"
+
+
+def schema_text() -> str:
+    return schema.as_str() + "\n"
+
+
+def main() -> None:
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_PATH
+    target.write_text(schema_text())
+    print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()

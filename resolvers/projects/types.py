@@ -1,0 +1,82 @@
+"""Project."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from resolvers.accounts.types import Entity
+from resolvers.connections import Connection
+from resolvers.enums import Visibility
+from resolvers.info import Info
+from resolvers.node import Node, node_loader
+from server.domain import runs, sweeps
+from server.domain.ids import encode_id
+from server.domain.pagination import page_args
+from server.domain.projects import ProjectRow
+
+if TYPE_CHECKING:
+    from resolvers.runs.types import Run, RunOrder, Sweep
+
+RunType = Annotated["Run", strawberry.lazy("resolvers.runs.types")]
+SweepType = Annotated["Sweep", strawberry.lazy("resolvers.runs.types")]
+RunOrderType = Annotated["RunOrder", strawberry.lazy("resolvers.runs.types")]
+
+
+@strawberry.type
+class Project(Node):
+    name: str
+    visibility: Visibility
+    created_at: datetime
+    row: strawberry.Private[ProjectRow]
+
+    @classmethod
+    def of(cls, row: ProjectRow) -> Project:
+        return cls(
+            id=strawberry.ID(encode_id("Project", row.id)),
+            name=row.name,
+            visibility=Visibility(row.visibility),
+            created_at=row.created_at,
+            row=row,
+        )
+
+    @strawberry.field
+    async def entity(self, info: Info) -> Entity:
+        entity = await info.context.loaders.entity_by_id.load(self.row.entity_id)
+        assert entity is not None
+        return Entity.of(entity)
+
+    @strawberry.field
+    async def runs(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        order_by: RunOrderType | None = None,
+    ) -> Connection[RunType]:
+        from resolvers.runs.types import Run
+
+        page = await runs.list_runs(
+            info.context.db,
+            project_id=self.row.id,
+            order=order_by.to_domain() if order_by else None,
+            page=page_args(first, after),
+        )
+        return Connection.of(page, Run.of)
+
+    @strawberry.field
+    async def sweeps(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[SweepType]:
+        from resolvers.runs.types import Sweep
+
+        page = await sweeps.list_sweeps(info.context.db, self.row.id, page_args(first, after))
+        return Connection.of(page, Sweep.of)
+
+
+@node_loader("Project")
+async def load_project(info: Info, pk: int) -> Project | None:
+    row = await info.context.loaders.project_by_id.load(pk)
+    return Project.of(row) if row else None

@@ -1,0 +1,138 @@
+"""Run, Sweep and RunOrder."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from resolvers.connections import Connection
+from resolvers.enums import OptimizationGoal, RunState, SortDirection
+from resolvers.info import Info
+from resolvers.node import Node, node_loader
+from resolvers.projects.types import Project
+from server.domain import runs
+from server.domain.ids import encode_id
+from server.domain.pagination import page_args
+from server.domain.runs import RunRow
+from server.domain.sweeps import SweepRow
+
+
+@strawberry.input
+class RunOrder:
+    field: str = strawberry.field(
+        description='"createdAt", "summary.<key>" or "config.<key>" (dotted keys reach into nested objects). Numbers sort numerically; runs without the key come last in either direction; ties break by createdAt.'
+    )
+    direction: SortDirection = SortDirection.DESC
+
+    def to_domain(self) -> runs.RunOrder:
+        return runs.RunOrder(self.field, self.direction.value)
+
+
+async def _project(info: Info, project_id: int) -> Project:
+    row = await info.context.loaders.project_by_id.load(project_id)
+    assert row is not None  # readable: the child was only visible through it
+    return Project.of(row)
+
+
+@strawberry.type
+class Run(Node):
+    run_id: str
+    name: str | None
+    path: str
+    state: RunState
+    config: JSON
+    summary: JSON
+    created_at: datetime
+    updated_at: datetime
+    row: strawberry.Private[RunRow]
+
+    @classmethod
+    def of(cls, row: RunRow) -> Run:
+        return cls(
+            id=strawberry.ID(encode_id("Run", row.id)),
+            run_id=row.run_id,
+            name=row.name,
+            path=row.path,
+            state=RunState(row.state),
+            config=row.config,
+            summary=row.summary,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            row=row,
+        )
+
+    @strawberry.field
+    async def project(self, info: Info) -> Project:
+        return await _project(info, self.row.project_id)
+
+    @strawberry.field
+    async def sweep(self, info: Info) -> Sweep | None:
+        if self.row.sweep_id is None:
+            return None
+        row = await info.context.loaders.sweep_by_id.load(self.row.sweep_id)
+        return Sweep.of(row) if row else None
+
+
+@strawberry.type
+class Sweep(Node):
+    sweep_id: str
+    name: str | None
+    path: str
+    config: JSON
+    created_at: datetime
+    row: strawberry.Private[SweepRow]
+
+    @classmethod
+    def of(cls, row: SweepRow) -> Sweep:
+        return cls(
+            id=strawberry.ID(encode_id("Sweep", row.id)),
+            sweep_id=row.sweep_id,
+            name=row.name,
+            path=row.path,
+            config=row.config,
+            created_at=row.created_at,
+            row=row,
+        )
+
+    @strawberry.field
+    async def project(self, info: Info) -> Project:
+        return await _project(info, self.row.project_id)
+
+    @strawberry.field
+    async def runs(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        order_by: RunOrder | None = None,
+    ) -> Connection[Run]:
+        page = await runs.list_runs(
+            info.context.db,
+            sweep_id=self.row.id,
+            order=order_by.to_domain() if order_by else None,
+            page=page_args(first, after),
+        )
+        return Connection.of(page, Run.of)
+
+    @strawberry.field(
+        description='The run whose summary value at metric (a dotted key, e.g. "val.acc") is best; runs without a number there are ignored; null if none has one.'
+    )
+    async def best_run(
+        self, info: Info, metric: str, goal: OptimizationGoal = OptimizationGoal.MAXIMIZE
+    ) -> Run | None:
+        row = await runs.best_run(info.context.db, self.row.id, metric, goal.value)
+        return Run.of(row) if row else None
+
+
+@node_loader("Run")
+async def load_run(info: Info, pk: int) -> Run | None:
+    row = await info.context.loaders.run_by_id.load(pk)
+    return Run.of(row) if row else None
+
+
+@node_loader("Sweep")
+async def load_sweep(info: Info, pk: int) -> Sweep | None:
+    row = await info.context.loaders.sweep_by_id.load(pk)
+    return Sweep.of(row) if row else None

@@ -1,0 +1,43 @@
+"""The one place that assembles the strawberry Schema.
+
+Export it with ``python -m resolvers.export`` (writes schema.graphql; a test fails when the
+checked-in file drifts from the code).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from resolvers.accounts.mutations import AccountMutations
+from resolvers.accounts.queries import AccountQueries
+from resolvers.node import NodeQueries
+from resolvers.projects.mutations import ProjectMutations
+from resolvers.projects.queries import ProjectQueries
+from resolvers.runs.mutations import RunMutations
+from resolvers.runs.queries import RunQueries
+from resolvers.scalars import SCALAR_MAP
+from resolvers.accounts.types import Entity, User
+from resolvers.projects.types import Project
+from resolvers.runs.types import Run, Sweep
+
+Query = merge_types("Query", (NodeQueries, AccountQueries, ProjectQueries, RunQueries))
+Mutation = merge_types("Mutation", (AccountMutations, ProjectMutations, RunMutations))
+
+
+class LineageSchema(strawberry.Schema):
+    def process_errors(self, errors: Any, execution_context: Any = None) -> None:
+        # The HTTP layer logs unexpected errors once, with the request id; expected ones
+        # (NOT_FOUND, BAD_USER_INPUT, ...) are the client's business, not log noise.
+        return None
+
+
+schema = LineageSchema(
+    query=Query,
+    mutation=Mutation,
+    types=[User, Entity, Project, Run, Sweep],
+    config=StrawberryConfig(scalar_map=SCALAR_MAP),
+)

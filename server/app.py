@@ -1,0 +1,126 @@
+"""create_app(settings) -> Starlette. The lifespan opens the pool, the store and the worker.
+
+This is the composition root: the one server module that knows the GraphQL schema.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from server.db.database import Database
+from server.db.embedded import start_embedded_postgres
+from server.db.migrations import apply_migrations
+from server.db.pool import UNAVAILABLE_ERRORS, create_pool
+from server.domain import accounts
+from server.http.graphql import graphql_endpoint
+from server.http.metrics import Metrics, metrics_endpoint
+from server.settings import Settings
+
+log = logging.getLogger("lineage.app")
+
+
+async def database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    # starting the embedded server blocks for about a second; keep the loop free
+    return await asyncio.to_thread(start_embedded_postgres, settings.data_dir)
+
+
+async def _bootstrap_admin(db: Database, settings: Settings) -> None:
+    async with db.transaction() as conn:
+        # serialise with a concurrent first start: only one creates the admin
+        await conn.execute("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+        if await accounts.count_users(conn):
+            return
+        _, key = await accounts.create_user(conn, "admin")
+    print(
+        "\n  First start: created user 'admin'. Its API key (shown only this once):\n\n"
+        f"    {key.key}\n\n"
+        f"  GraphiQL: {settings.base_url}/graphql\n",
+        flush=True,
+    )
+
+
+def create_app(settings: Settings) -> Starlette:
+    from resolvers.schema import schema
+
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        async with AsyncExitStack() as stack:
+            pool = await create_pool(
+                await database_url(settings),
+                min_size=settings.pool_min_size,
+                max_size=settings.pool_max_size,
+            )
+            stack.push_async_callback(pool.close)
+            async with pool.acquire() as conn:
+                await apply_migrations(conn)
+            db = Database(pool, on_query=metrics.sql_queries.inc)
+            if settings.bootstrap_admin:
+                await _bootstrap_admin(db, settings)
+            state: dict[str, Any] = {"db": db, "settings": settings, "metrics": metrics}
+            state.update(await _open_storage(settings, stack))
+            worker = _start_worker(settings, db, state, stack)
+            if worker is not None:
+                state["worker"] = worker
+            log.info("serving on %s", settings.base_url)
+            yield state
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
+            *_file_routes(),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.schema = schema
+    app.state.settings = settings
+    return app
+
+
+async def healthz(request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+async def readyz(request: Request) -> Response:
+    problems = []
+    try:
+        await request.state.db.pool.fetchval("SELECT 1", timeout=2)
+    except (*UNAVAILABLE_ERRORS, Exception):  # noqa: BLE001 - any failure means not ready
+        problems.append("database unreachable")
+    store = getattr(request.state, "store", None)
+    if store is not None:
+        try:
+            await store.check()
+        except Exception:  # noqa: BLE001
+            problems.append("store unreachable")
+    if problems:
+        return JSONResponse({"ready": False, "problems": problems}, status_code=503)
+    return JSONResponse({"ready": True})
+
+
+async def _open_storage(settings: Settings, stack: AsyncExitStack) -> dict[str, Any]:
+    """The blob store and S3 reference resolver (see server.storage)."""
+    return {}
+
+
+def _start_worker(settings: Settings, db: Database, state: dict[str, Any], stack: AsyncExitStack) -> Any:
+    return None
+
+
+def _file_routes() -> list[Route]:
+    return []

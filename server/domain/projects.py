@@ -1,0 +1,155 @@
+"""Projects: lookup with access, creation, visibility changes, listing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from server.db.database import Queryable
+from server.domain import access
+from server.domain.access import ProjectAccess, Viewer
+from server.domain.accounts import require_entity
+from server.domain.names import check_name
+from server.domain.pagination import Page, PageArgs, check_cursor_shape, keyset_after
+from server.errors import Conflict, NotFound
+
+VISIBILITIES = ("PRIVATE", "PUBLIC", "OPEN")
+
+
+@dataclass(frozen=True)
+class ProjectRow(ProjectAccess):
+    id: int
+    entity_name: str
+    name: str
+    created_at: datetime
+
+
+_SELECT = """SELECT p.id, p.entity_id, p.visibility, e.name AS entity_name, p.name, p.created_at
+               FROM projects p JOIN entities e ON e.id = p.entity_id"""
+
+
+def _project(r: asyncpg.Record) -> ProjectRow:
+    return ProjectRow(
+        entity_id=r["entity_id"],
+        visibility=r["visibility"],
+        id=r["id"],
+        entity_name=r["entity_name"],
+        name=r["name"],
+        created_at=r["created_at"],
+    )
+
+
+async def find_project(
+    db: Queryable, viewer: Viewer | None, entity: str, name: str
+) -> ProjectRow | None:
+    """The project if it exists and the viewer may read it."""
+    check_name(entity, "entity name")
+    check_name(name, "project name")
+    row = await db.fetchrow(f"{_SELECT} WHERE e.name = $1 AND p.name = $2", entity, name)
+    project = _project(row) if row else None
+    return project if project and access.can_read(viewer, project) else None
+
+
+async def readable_projects_by_ids(
+    db: Queryable, viewer: Viewer | None, ids: Sequence[int]
+) -> dict[int, ProjectRow]:
+    rows = await db.fetch(
+        f"{_SELECT} WHERE p.id = ANY($1::bigint[]) AND {access.readable_sql('p', 2)}",
+        list(ids),
+        access.member_entity_ids(viewer),
+    )
+    return {r["id"]: _project(r) for r in rows}
+
+
+async def writable_project(
+    db: Queryable, viewer: Viewer | None, entity: str, name: str, *, create: bool = False
+) -> ProjectRow:
+    """The project the viewer is about to write to; created PRIVATE when ``create`` and the
+    viewer is a member of the entity. Invisible projects are NOT_FOUND."""
+    access.require_signed_in(viewer)
+    check_name(entity, "entity name")
+    check_name(name, "project name")
+    row = await db.fetchrow(f"{_SELECT} WHERE e.name = $1 AND p.name = $2", entity, name)
+    if row is None:
+        if not create:
+            raise NotFound(f"project {entity}/{name} not found")
+        return await create_project(db, viewer, entity, name, "PRIVATE", exist_ok=True)
+    project = _project(row)
+    access.require_write(viewer, project, f"project {entity}/{name}")
+    return project
+
+
+async def create_project(
+    db: Queryable,
+    viewer: Viewer | None,
+    entity: str,
+    name: str,
+    visibility: str,
+    *,
+    exist_ok: bool = False,
+) -> ProjectRow:
+    access.require_signed_in(viewer)
+    check_name(name, "project name")
+    owner = await require_entity(db, entity)
+    access.require_entity_member(viewer, owner.id, entity)
+    row = await db.fetchrow(
+        """INSERT INTO projects (entity_id, name, visibility) VALUES ($1, $2, $3)
+           ON CONFLICT (entity_id, name) DO NOTHING RETURNING id""",
+        owner.id,
+        name,
+        visibility,
+    )
+    if row is None and not exist_ok:
+        raise Conflict(f"project {entity}/{name} exists already")
+    found = await db.fetchrow(f"{_SELECT} WHERE p.entity_id = $1 AND p.name = $2", owner.id, name)
+    assert found is not None
+    return _project(found)
+
+
+async def update_project(
+    db: Queryable, viewer: Viewer | None, entity: str, name: str, visibility: str | None
+) -> ProjectRow:
+    access.require_signed_in(viewer)
+    project = await find_project(db, viewer, entity, name)
+    if project is None:
+        raise NotFound(f"project {entity}/{name} not found")
+    if visibility is not None and visibility != project.visibility:
+        access.require_entity_admin(viewer, project.entity_id, entity)
+        await db.execute("UPDATE projects SET visibility = $2 WHERE id = $1", project.id, visibility)
+    elif visibility is None:
+        access.require_write(viewer, project, f"project {entity}/{name}")
+    row = await db.fetchrow(f"{_SELECT} WHERE p.id = $1", project.id)
+    assert row is not None
+    return _project(row)
+
+
+async def list_projects(
+    db: Queryable, viewer: Viewer | None, entity_id: int, page: PageArgs
+) -> Page[ProjectRow]:
+    """Readable projects of an entity, by name."""
+    check_cursor_shape(page.after, [str])
+    members = access.member_entity_ids(viewer)
+    where = f"p.entity_id = $1 AND {access.readable_sql('p', 2)}"
+    args: list[object] = [entity_id, members]
+    if page.after is not None:
+        where += f" AND {keyset_after([('p.name', 'ASC')], 3)}"
+        args += page.after
+    rows = await db.fetch(
+        f"{_SELECT} WHERE {where} ORDER BY p.name LIMIT {page.first + 1}", *args
+    )
+    items = [_project(r) for r in rows[: page.first]]
+
+    async def count() -> int:
+        return int(
+            await db.fetchval(
+                f"SELECT count(*) FROM projects p WHERE p.entity_id = $1"
+                f" AND {access.readable_sql('p', 2)}",
+                entity_id,
+                members,
+            )
+        )
+
+    return Page(items, [[p.name] for p in items], len(rows) > page.first, count)

@@ -1,0 +1,301 @@
+"""Runs: upsert with resume modes, config/summary merging, ordered listing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from server.db.database import Queryable
+from server.domain import access
+from server.domain.access import Viewer
+from server.domain.names import check_name, generate_id, parse_object_path
+from server.domain.pagination import Page, PageArgs, check_cursor_shape, keyset_after
+from server.domain.projects import writable_project
+from server.errors import BadUserInput, Conflict, NotFound
+
+RUN_STATES = ("RUNNING", "FINISHED", "FAILED", "CRASHED")
+MAX_JSON_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: int
+    project_id: int
+    entity_name: str
+    project_name: str
+    run_id: str
+    name: str | None
+    state: str
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    sweep_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def path(self) -> str:
+        return f"{self.entity_name}/{self.project_name}/{self.run_id}"
+
+
+_SELECT = """SELECT r.*, e.name AS entity_name, p.name AS project_name
+               FROM runs r JOIN projects p ON p.id = r.project_id
+               JOIN entities e ON e.id = p.entity_id"""
+
+
+def _run(r: asyncpg.Record) -> RunRow:
+    return RunRow(
+        r["id"], r["project_id"], r["entity_name"], r["project_name"], r["run_id"], r["name"],
+        r["state"], r["config"], r["summary"], r["sweep_id"], r["created_at"], r["updated_at"],
+    )  # fmt: skip
+
+
+def check_json_object(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise BadUserInput(f"{what} must be a JSON object, got {type(value).__name__}")
+    if len(json.dumps(value)) > MAX_JSON_BYTES:
+        raise BadUserInput(f"{what} is larger than 1 MiB encoded; store big data as an artifact")
+    return value
+
+
+async def runs_by_ids(
+    db: Queryable, viewer: Viewer | None, ids: Sequence[int]
+) -> dict[int, RunRow]:
+    rows = await db.fetch(
+        f"{_SELECT} WHERE r.id = ANY($1::bigint[]) AND {access.readable_sql('p', 2)}",
+        list(ids),
+        access.member_entity_ids(viewer),
+    )
+    return {r["id"]: _run(r) for r in rows}
+
+
+async def find_run(db: Queryable, viewer: Viewer | None, path: str) -> RunRow | None:
+    parsed = parse_object_path(path, "run")
+    row = await db.fetchrow(
+        f"{_SELECT} WHERE e.name = $1 AND p.name = $2 AND r.run_id = $3"
+        f" AND {access.readable_sql('p', 4)}",
+        parsed.entity, parsed.project, parsed.key, access.member_entity_ids(viewer),
+    )  # fmt: skip
+    return _run(row) if row else None
+
+
+async def writable_run(db: Queryable, viewer: Viewer | None, path: str) -> RunRow:
+    """The run at ``path``, locked for this transaction, if the viewer may write to it."""
+    access.require_signed_in(viewer)
+    run = await find_run(db, viewer, path)
+    if run is None:
+        raise NotFound(f"run {path} not found")
+    project = await db.fetchrow(
+        "SELECT entity_id, visibility FROM projects WHERE id = $1", run.project_id
+    )
+    assert project is not None
+    access.require_write(
+        viewer, access.ProjectAccess(project["entity_id"], project["visibility"]), f"run {path}"
+    )
+    return run
+
+
+_MERGE = "(({col} || ${n}::jsonb) - ARRAY(SELECT key FROM jsonb_each(${n}::jsonb) WHERE value = 'null'::jsonb))"
+
+
+async def upsert_run(
+    db: Queryable,
+    viewer: Viewer | None,
+    *,
+    entity: str | None,
+    project: str,
+    run_id: str | None,
+    name: str | None,
+    config: Any,
+    sweep: str | None,
+    resume: str,
+) -> RunRow:
+    signed_in = access.require_signed_in(viewer)
+    entity = entity if entity is not None else signed_in.username
+    if run_id is not None:
+        check_name(run_id, "run id")
+    if config is not None:
+        check_json_object(config, "config")
+    if resume == "MUST" and run_id is None:
+        raise BadUserInput("resume: MUST needs the runId of the run to resume")
+    proj = await writable_project(db, viewer, entity, project, create=resume != "MUST")
+    sweep_pk = None
+    if sweep is not None:
+        check_name(sweep, "sweep id")
+        sweep_pk = await db.fetchval(
+            "SELECT id FROM sweeps WHERE project_id = $1 AND sweep_id = $2", proj.id, sweep
+        )
+        if sweep_pk is None:
+            raise NotFound(f"sweep {entity}/{project}/{sweep} not found")
+
+    if resume != "MUST":
+        for _ in range(5):
+            new_id = run_id or generate_id()
+            pk = await db.fetchval(
+                """INSERT INTO runs (project_id, run_id, name, config, sweep_id)
+                   VALUES ($1, $2, $3, coalesce($4::jsonb, '{}'), $5)
+                   ON CONFLICT (project_id, run_id) DO NOTHING RETURNING id""",
+                proj.id, new_id, name, _strip_nulls(config), sweep_pk,
+            )  # fmt: skip
+            if pk is not None:
+                return await _get(db, pk)
+            if run_id is None:
+                continue  # a generated id collided: draw another
+            if resume == "NEVER":
+                raise Conflict(
+                    f"run {entity}/{project}/{run_id} exists: pass resume: ALLOW to continue it"
+                )
+            break
+        else:
+            raise Conflict("could not generate a free run id; try again")
+
+    pk = await db.fetchval(
+        f"""UPDATE runs SET state = 'RUNNING', updated_at = clock_timestamp(),
+                   name = coalesce($3, name),
+                   config = CASE WHEN $4::jsonb IS NULL THEN config ELSE {_MERGE.format(col="config", n=4)} END,
+                   sweep_id = coalesce($5, sweep_id)
+             WHERE project_id = $1 AND run_id = $2 RETURNING id""",
+        proj.id, run_id, name, config, sweep_pk,
+    )  # fmt: skip
+    if pk is None:
+        raise NotFound(f"run {entity}/{project}/{run_id} not found: resume: MUST needs an existing run")
+    return await _get(db, pk)
+
+
+def _strip_nulls(config: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if config is None else {k: v for k, v in config.items() if v is not None}
+
+
+async def update_run(
+    db: Queryable,
+    viewer: Viewer | None,
+    path: str,
+    *,
+    config: Any,
+    summary: Any,
+    state: str | None,
+) -> RunRow:
+    if config is not None:
+        check_json_object(config, "config")
+    if summary is not None:
+        check_json_object(summary, "summary")
+    run = await writable_run(db, viewer, path)
+    await db.execute(
+        f"""UPDATE runs SET updated_at = clock_timestamp(),
+               config = CASE WHEN $2::jsonb IS NULL THEN config ELSE {_MERGE.format(col="config", n=2)} END,
+               summary = CASE WHEN $3::jsonb IS NULL THEN summary ELSE {_MERGE.format(col="summary", n=3)} END,
+               state = coalesce($4, state)
+             WHERE id = $1""",
+        run.id, config, summary, state,
+    )  # fmt: skip
+    return await _get(db, run.id)
+
+
+async def _get(db: Queryable, pk: int) -> RunRow:
+    row = await db.fetchrow(f"{_SELECT} WHERE r.id = $1", pk)
+    assert row is not None
+    return _run(row)
+
+
+# ---- ordered listing -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunOrder:
+    field: str
+    direction: str
+
+
+def _json_path(field: str) -> tuple[str, list[str]] | None:
+    """("summary"|"config", keys) for a dotted field, None for createdAt."""
+    if field == "createdAt":
+        return None
+    column, _, dotted = field.partition(".")
+    keys = dotted.split(".")
+    if column not in ("summary", "config") or not dotted or not all(keys) or len(field) > 512:
+        raise BadUserInput(
+            f"cannot order runs by {field!r}: use 'createdAt', 'summary.<key>' or 'config.<key>'"
+        )
+    return column, keys
+
+
+async def list_runs(
+    db: Queryable,
+    *,
+    project_id: int | None = None,
+    sweep_id: int | None = None,
+    order: RunOrder | None,
+    page: PageArgs,
+) -> Page[RunRow]:
+    """Runs of a project or a sweep (already checked readable), in ``order``."""
+    order = order or RunOrder("createdAt", "DESC")
+    direction = order.direction
+    scope_col, scope_id = ("r.sweep_id", sweep_id) if sweep_id is not None else ("r.project_id", project_id)
+    args: list[Any] = [scope_id]
+    json_path = _json_path(order.field)
+    if json_path is None:
+        select_keys = ""
+        columns = [("created_at", direction), ("id", direction)]
+    else:
+        column, keys = json_path
+        args.append(keys)
+        value = f"(r.{column} #> $2::text[])"
+        select_keys = f""",
+            CASE jsonb_typeof({value}) WHEN 'number' THEN 0 WHEN 'null' THEN 2 ELSE
+                 CASE WHEN {value} IS NULL THEN 2 ELSE 1 END END AS k_group,
+            CASE WHEN jsonb_typeof({value}) = 'number' THEN {value}::numeric ELSE 0 END AS k_num,
+            (CASE WHEN jsonb_typeof({value}) = 'string' THEN {value} #>> '{{}}'
+                  WHEN jsonb_typeof({value}) IN ('boolean', 'object', 'array') THEN {value}::text
+                  ELSE '' END) COLLATE "C" AS k_text"""
+        columns = [("k_group", "ASC"), ("k_num", direction), ("k_text", direction),
+                   ("created_at", direction), ("id", direction)]  # fmt: skip
+    where = ""
+    if page.after is not None:
+        after = _restore_key(page.after, json_path is not None)
+        where = f"WHERE {keyset_after(columns, len(args) + 1)}"
+        args += after
+    inner = f"{_SELECT.replace('SELECT r.*', 'SELECT r.*' + select_keys, 1)} WHERE {scope_col} = $1"
+    order_by = ", ".join(f"{c} {d}" for c, d in columns)
+    rows = await db.fetch(
+        f"SELECT * FROM ({inner}) s {where} ORDER BY {order_by} LIMIT {page.first + 1}", *args
+    )
+    items = [_run(r) for r in rows[: page.first]]
+    keys = [[_key_value(r[c]) for c, _ in columns] for r in rows[: page.first]]
+
+    async def count() -> int:
+        return int(await db.fetchval(f"SELECT count(*) FROM runs r WHERE {scope_col} = $1", scope_id))
+
+    return Page(items, keys, len(rows) > page.first, count)
+
+
+def _key_value(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def _restore_key(after: list[Any], by_json: bool) -> list[Any]:
+    if by_json:
+        check_cursor_shape(after, [int, str, str, datetime, int])
+        try:
+            return [after[0], Decimal(after[1]), *after[2:]]
+        except ArithmeticError:
+            raise BadUserInput("invalid cursor: pass an endCursor from an earlier page") from None
+    check_cursor_shape(after, [datetime, int])
+    return after
+
+
+async def best_run(db: Queryable, sweep_id: int, metric: str, goal: str) -> RunRow | None:
+    keys = metric.split(".")
+    if not metric or not all(keys) or len(metric) > 512:
+        raise BadUserInput(f"invalid metric {metric!r}: use a dotted summary key like 'val.acc'")
+    direction = "DESC" if goal == "MAXIMIZE" else "ASC"
+    row = await db.fetchrow(
+        f"""{_SELECT} WHERE r.sweep_id = $1 AND jsonb_typeof(r.summary #> $2::text[]) = 'number'
+             ORDER BY (r.summary #> $2::text[])::numeric {direction}, r.created_at, r.id LIMIT 1""",
+        sweep_id, keys,
+    )  # fmt: skip
+    return _run(row) if row else None

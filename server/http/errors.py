@@ -1,0 +1,59 @@
+"""Turning GraphQL errors into what clients see: always an ``extensions.code``.
+
+Expected errors keep their code and message; errors without a path come from parsing,
+validation or variable coercion (the client's fault: BAD_USER_INPUT); a database or store
+outage is UNAVAILABLE; everything else is masked as INTERNAL and logged with the request
+id, so no stack trace or SQL ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from graphql import GraphQLError
+
+from server.db.pool import UNAVAILABLE_ERRORS
+from server.errors import ServiceError, Unavailable
+
+log = logging.getLogger("lineage.errors")
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+def _unavailable_type() -> tuple[type[BaseException], ...]:
+    try:
+        from server.storage.base import StoreUnavailable
+    except ImportError:  # storage layer not present
+        return UNAVAILABLE_ERRORS
+    return (*UNAVAILABLE_ERRORS, StoreUnavailable)
+
+
+def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
+    original = error.original_error
+    # strawberry may wrap; walk to the innermost cause we know
+    while isinstance(original, GraphQLError) and original.original_error is not None:
+        original = original.original_error
+    formatted: dict[str, Any] = {"message": error.message}
+    if error.locations:
+        formatted["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+    if error.path:
+        formatted["path"] = list(error.path)
+    if isinstance(original, ServiceError):
+        code, formatted["message"] = original.code, original.message
+    elif original is None and error.extensions and "code" in error.extensions:
+        code = str(error.extensions["code"])
+    elif original is None or error.path is None:
+        code = "BAD_USER_INPUT"
+    elif isinstance(original, _unavailable_type()):
+        code = "UNAVAILABLE"
+        formatted["message"] = Unavailable("a backing service is unreachable; try again shortly").message
+        log.warning("request %s: unavailable: %r", request_id, original)
+    else:
+        code = "INTERNAL"
+        formatted["message"] = f"internal error; quote request id {request_id} when reporting it"
+        log.error("request %s failed", request_id, exc_info=original)
+    formatted["extensions"] = {"code": code}
+    return formatted

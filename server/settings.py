@@ -1,0 +1,70 @@
+"""One frozen settings object, read from the environment and CLI flags.
+
+Nothing else in the code base reads ``os.environ``: everything that can be configured
+is a field here, so a test or the CLI can build exactly the settings it wants.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("lineage-data", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str | None = None
+    storage_url: str | None = None
+    s3_endpoint_url: str | None = None
+    secret: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None
+    worker_interval: float = 60.0
+    gc_grace_seconds: int = 3600
+    pending_max_age_seconds: int = 24 * 3600
+    signed_url_ttl_seconds: int = 3600
+    log_level: str = "INFO"
+    pool_min_size: int = 2
+    pool_max_size: int = 20
+    run_worker: bool = True
+    # `lineage serve` on a brand-new database creates user "admin" and prints its key
+    bootstrap_admin: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = env.get("LINEAGE_DATA_DIR")
+        settings = cls(
+            data_dir=Path(data_dir) if data_dir else default_data_dir(),
+            database_url=env.get("DATABASE_URL") or None,
+            storage_url=env.get("STORAGE_URL") or None,
+            s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
+            secret=env.get("LINEAGE_SECRET") or None,
+            public_url=env.get("LINEAGE_PUBLIC_URL") or None,
+            worker_interval=float(env.get("LINEAGE_WORKER_INTERVAL", "60")),
+            gc_grace_seconds=int(env.get("LINEAGE_GC_GRACE_SECONDS", "3600")),
+            log_level=env.get("LINEAGE_LOG_LEVEL", "INFO").upper(),
+        )
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if "data_dir" in given:
+            given["data_dir"] = Path(given["data_dir"])
+        return replace(settings, **given)
+
+    @property
+    def base_url(self) -> str:
+        """Where clients reach this server: the root of signed /files URLs."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def effective_storage_url(self) -> str:
+        return self.storage_url or (self.data_dir / "blobs").resolve().as_uri()
