@@ -45,3 +45,23 @@ class OptimizationGoal(Enum):
 class MemberRole(Enum):
     ADMIN = "ADMIN"
     MEMBER = "MEMBER"
+
+
+@strawberry.enum
+class ArtifactState(Enum):
+    PENDING = "PENDING"
+    COMMITTED = "COMMITTED"
+    DELETED = "DELETED"
+
+
+@strawberry.enum
+class LineageDirection(Enum):
+    UPSTREAM = "UPSTREAM"
+    DOWNSTREAM = "DOWNSTREAM"
+    BOTH = "BOTH"
+
+
+@strawberry.enum
+class LineageEdgeKind(Enum):
+    LOGGED = "LOGGED"
+    USED = "USED"

@@ -13,6 +13,9 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from resolvers.accounts.mutations import AccountMutations
+from resolvers.artifacts.mutations import ArtifactMutations
+from resolvers.artifacts.queries import ArtifactQueries
+from resolvers.artifacts.types import Artifact, ArtifactCollection
 from resolvers.accounts.queries import AccountQueries
 from resolvers.node import NodeQueries
 from resolvers.projects.mutations import ProjectMutations
@@ -24,8 +27,10 @@ from resolvers.accounts.types import Entity, User
 from resolvers.projects.types import Project
 from resolvers.runs.types import Run, Sweep
 
-Query = merge_types("Query", (NodeQueries, AccountQueries, ProjectQueries, RunQueries))
-Mutation = merge_types("Mutation", (AccountMutations, ProjectMutations, RunMutations))
+Query = merge_types("Query", (NodeQueries, AccountQueries, ProjectQueries, RunQueries, ArtifactQueries))
+Mutation = merge_types(
+    "Mutation", (AccountMutations, ProjectMutations, RunMutations, ArtifactMutations)
+)
 
 
 class LineageSchema(strawberry.Schema):
@@ -38,6 +43,6 @@ class LineageSchema(strawberry.Schema):
 schema = LineageSchema(
     query=Query,
     mutation=Mutation,
-    types=[User, Entity, Project, Run, Sweep],
+    types=[User, Entity, Project, Run, Sweep, ArtifactCollection, Artifact],
     config=StrawberryConfig(scalar_map=SCALAR_MAP),
 )

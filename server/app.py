@@ -6,6 +6,7 @@ This is the composition root: the one server module that knows the GraphQL schem
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -23,7 +24,12 @@ from server.db.pool import UNAVAILABLE_ERRORS, create_pool
 from server.domain import accounts
 from server.http.graphql import graphql_endpoint
 from server.http.metrics import Metrics, metrics_endpoint
+from server.secret import signing_secret
 from server.settings import Settings
+from server.storage.base import open_store
+from server.storage.files_routes import files_routes
+from server.storage.references import ReferenceResolver
+from server.worker import Worker
 
 log = logging.getLogger("lineage.app")
 
@@ -83,7 +89,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
-            *_file_routes(),
+            *files_routes,
         ],
         lifespan=lifespan,
     )
@@ -114,13 +120,32 @@ async def readyz(request: Request) -> Response:
 
 
 async def _open_storage(settings: Settings, stack: AsyncExitStack) -> dict[str, Any]:
-    """The blob store and S3 reference resolver (see server.storage)."""
-    return {}
+    """The blob store and the S3 client for reference entries."""
+    store = await open_store(
+        settings.effective_storage_url,
+        secret=signing_secret(settings),
+        public_base_url=settings.base_url,
+        s3_endpoint_url=settings.s3_endpoint_url,
+        url_ttl_seconds=settings.signed_url_ttl_seconds,
+    )
+    stack.push_async_callback(store.close)
+    references = await ReferenceResolver.create(
+        endpoint_url=settings.s3_endpoint_url, url_ttl_seconds=settings.signed_url_ttl_seconds
+    )
+    stack.push_async_callback(references.close)
+    return {"store": store, "references": references}
 
 
 def _start_worker(settings: Settings, db: Database, state: dict[str, Any], stack: AsyncExitStack) -> Any:
-    return None
+    if not settings.run_worker:
+        return None
+    worker = Worker(db, state["store"], settings)
+    task = asyncio.create_task(worker.run_forever(), name="lineage-worker")
 
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
-def _file_routes() -> list[Route]:
-    return []
+    stack.push_async_callback(stop)
+    return worker

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 from server.db.database import Database
-from server.domain import accounts, projects, runs, sweeps
+from server.domain import accounts, artifacts, projects, runs, sweeps
 from server.domain.access import Viewer
 
 K = TypeVar("K", bound=Hashable)
@@ -63,8 +63,17 @@ class Loaders:
     def sweep_by_id(self) -> DataLoader[int, sweeps.SweepRow | None]:
         return by_key_loader(lambda ids: sweeps.sweeps_by_ids(self.db, self.viewer, ids))
 
+    @cached_property
+    def artifact_by_id(self) -> DataLoader[int, artifacts.ArtifactRow | None]:
+        return by_key_loader(lambda ids: artifacts.artifacts_by_ids(self.db, self.viewer, ids))
+
+    @cached_property
+    def collection_by_id(self) -> DataLoader[int, artifacts.CollectionRow | None]:
+        return by_key_loader(lambda ids: artifacts.collections_by_ids(self.db, self.viewer, ids))
+
     def clear(self) -> None:
         """Forget everything: called after a mutation so later fields see its writes."""
-        for name in ("entity_by_id", "user_by_id", "project_by_id", "run_by_id", "sweep_by_id"):
-            self.__dict__.pop(name, None)
+        for name in list(self.__dict__):
+            if name.endswith("_by_id"):
+                del self.__dict__[name]
         self._extra.clear()

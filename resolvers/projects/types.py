@@ -12,17 +12,19 @@ from resolvers.connections import Connection
 from resolvers.enums import Visibility
 from resolvers.info import Info
 from resolvers.node import Node, node_loader
-from server.domain import runs, sweeps
+from server.domain import artifacts, runs, sweeps
 from server.domain.ids import encode_id
 from server.domain.pagination import page_args
 from server.domain.projects import ProjectRow
 
 if TYPE_CHECKING:
+    from resolvers.artifacts.types import ArtifactCollection
     from resolvers.runs.types import Run, RunOrder, Sweep
 
 RunType = Annotated["Run", strawberry.lazy("resolvers.runs.types")]
 SweepType = Annotated["Sweep", strawberry.lazy("resolvers.runs.types")]
 RunOrderType = Annotated["RunOrder", strawberry.lazy("resolvers.runs.types")]
+CollectionType = Annotated["ArtifactCollection", strawberry.lazy("resolvers.artifacts.types")]
 
 
 @strawberry.type
@@ -74,6 +76,23 @@ class Project(Node):
 
         page = await sweeps.list_sweeps(info.context.db, self.row.id, page_args(first, after))
         return Connection.of(page, Sweep.of)
+
+
+    @strawberry.field
+    async def artifact_collection(self, info: Info, name: str) -> CollectionType | None:
+        from resolvers.artifacts.types import ArtifactCollection
+
+        row = await artifacts.find_collection(info.context.db, self.row.id, name)
+        return ArtifactCollection.of(row) if row else None
+
+    @strawberry.field
+    async def artifact_collections(
+        self, info: Info, type: str | None = None, first: int | None = None, after: str | None = None
+    ) -> Connection[CollectionType]:
+        from resolvers.artifacts.types import ArtifactCollection
+
+        page = await artifacts.list_collections(info.context.db, self.row.id, type, page_args(first, after))
+        return Connection.of(page, ArtifactCollection.of)
 
 
 @node_loader("Project")

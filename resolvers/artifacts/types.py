@@ -1,0 +1,165 @@
+"""ArtifactCollection, Artifact, Manifest and ManifestEntry."""
+
+from __future__ import annotations
+
+import posixpath
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from resolvers.connections import Connection
+from resolvers.enums import ArtifactState
+from resolvers.info import Info
+from resolvers.node import Node, node_loader
+from resolvers.projects.types import Project
+from resolvers.runs.types import Run
+from resolvers.scalars import Int64
+from server.domain import artifacts, manifests
+from server.domain.artifacts import ArtifactRow, CollectionRow
+from server.domain.ids import encode_id
+from server.domain.manifests import Entry
+from server.domain.pagination import page_args
+
+
+@strawberry.type
+class ManifestEntry:
+    path: str
+    digest: str
+    size: Int64 | None
+    ref: str | None
+    extra: JSON
+    entry: strawberry.Private[Entry]
+
+    @classmethod
+    def of(cls, entry: Entry) -> ManifestEntry:
+        return cls(path=entry.path, digest=entry.digest, size=Int64(entry.size) if entry.size is not None else None,
+                   ref=entry.ref, extra=entry.extra, entry=entry)  # fmt: skip
+
+    @strawberry.field(
+        description="A short-lived URL that returns exactly this content (the recorded version for references); null for tombstones."
+    )
+    async def download_url(self, info: Info) -> str | None:
+        if self.entry.ref is None:
+            url: str = await info.context.store.download_url(
+                self.entry.digest, filename=posixpath.basename(self.entry.path)
+            )
+            return url
+        if not self.entry.ref.startswith("s3://") or info.context.references is None:
+            return None
+        url = await info.context.references.download_url(self.entry.ref, self.entry.extra.get("versionID"))
+        return url
+
+
+@strawberry.type
+class Manifest:
+    version_id: strawberry.Private[int]
+
+    @strawberry.field(description="Entries in path order; prefix keeps those whose path starts with it.")
+    async def entries(
+        self, info: Info, first: int | None = None, after: str | None = None, prefix: str | None = None
+    ) -> Connection[ManifestEntry]:
+        page = await manifests.list_entries(info.context.db, self.version_id, page_args(first, after), prefix)
+        return Connection.of(page, ManifestEntry.of)
+
+
+@strawberry.type
+class ArtifactCollection(Node):
+    name: str
+    type: str
+    description: str | None
+    created_at: datetime
+    row: strawberry.Private[CollectionRow]
+
+    @classmethod
+    def of(cls, row: CollectionRow) -> ArtifactCollection:
+        return cls(id=strawberry.ID(encode_id("ArtifactCollection", row.id)), name=row.name, type=row.type,
+                   description=row.description, created_at=row.created_at, row=row)  # fmt: skip
+
+    @strawberry.field
+    async def project(self, info: Info) -> Project:
+        project = await info.context.loaders.project_by_id.load(self.row.project_id)
+        assert project is not None
+        return Project.of(project)
+
+    @strawberry.field(description="Committed versions (and tombstones), newest first.")
+    async def versions(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Artifact]:
+        page = await artifacts.list_versions(info.context.db, self.row.id, page_args(first, after))
+        return Connection.of(page, Artifact.of)
+
+    @strawberry.field(description='The version an alias points at; "latest" and "vN" work too.')
+    async def version(self, info: Info, alias: str) -> Artifact | None:
+        row = await artifacts.version_in_collection(info.context.db, self.row.id, alias)
+        return Artifact.of(row) if row else None
+
+
+@strawberry.type
+class Artifact(Node):
+    name: str
+    path: str
+    type: str
+    version_index: int | None
+    version: str | None
+    digest: str
+    aliases: list[str]
+    description: str | None
+    metadata: JSON
+    state: ArtifactState
+    size: Int64
+    file_count: int
+    created_at: datetime
+    ttl_duration_seconds: int | None
+    expires_at: datetime | None
+    row: strawberry.Private[ArtifactRow]
+
+    @classmethod
+    def of(cls, row: ArtifactRow) -> Artifact:
+        return cls(
+            id=strawberry.ID(encode_id("Artifact", row.id)),
+            name=row.name,
+            path=row.path,
+            type=row.type,
+            version_index=row.version_index,
+            version=row.version,
+            digest=row.digest,
+            aliases=row.all_aliases,
+            description=row.description,
+            metadata=row.metadata,
+            state=ArtifactState(row.state),
+            size=Int64(row.size),
+            file_count=row.file_count,
+            created_at=row.created_at,
+            ttl_duration_seconds=row.ttl_seconds,
+            expires_at=row.expires_at,
+            row=row,
+        )
+
+    @strawberry.field
+    async def collection(self, info: Info) -> ArtifactCollection:
+        row = await info.context.loaders.collection_by_id.load(self.row.collection_id)
+        assert row is not None
+        return ArtifactCollection.of(row)
+
+    @strawberry.field
+    def manifest(self) -> Manifest:
+        return Manifest(version_id=self.row.id)
+
+    @strawberry.field(description="The run that logged this version; null when hidden from the viewer.")
+    async def logged_by(self, info: Info) -> Run | None:
+        row = await info.context.loaders.run_by_id.load(self.row.logged_by)
+        return Run.of(row) if row else None
+
+
+@node_loader("Artifact")
+async def load_artifact(info: Info, pk: int) -> Artifact | None:
+    row = await info.context.loaders.artifact_by_id.load(pk)
+    return Artifact.of(row) if row else None
+
+
+@node_loader("ArtifactCollection")
+async def load_collection(info: Info, pk: int) -> ArtifactCollection | None:
+    row = await info.context.loaders.collection_by_id.load(pk)
+    return ArtifactCollection.of(row) if row else None
+
+

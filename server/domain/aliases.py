@@ -1,0 +1,68 @@
+"""User aliases: at most one version per alias in a collection, matched regardless of case.
+
+"latest" and "vN" are derived from version indices and never stored here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from server.db.database import Connection, Database
+from server.domain import access
+from server.domain.access import Viewer
+from server.domain.artifacts import ArtifactRow, artifacts_by_ids, get_artifact
+from server.errors import BadUserInput, Conflict, NotFound
+
+
+async def move_aliases(conn: Connection, collection_id: int, version_id: int, aliases: Sequence[str]) -> None:
+    """Point each alias at ``version_id``, taking it from whichever version had it."""
+    if not aliases:
+        return
+    await conn.execute(
+        """DELETE FROM artifact_aliases
+            WHERE collection_id = $1 AND lower(alias) = ANY(SELECT lower(a) FROM unnest($2::text[]) a)""",
+        collection_id,
+        list(aliases),
+    )
+    await conn.execute(
+        """INSERT INTO artifact_aliases (collection_id, alias, version_id)
+           SELECT $1, a, $3 FROM unnest($2::text[]) a""",
+        collection_id,
+        list(aliases),
+        version_id,
+    )
+
+
+async def writable_artifact(conn: Connection | Database, viewer: Viewer | None, version_id: int) -> ArtifactRow:
+    access.require_signed_in(viewer)
+    artifact = (await artifacts_by_ids(conn, viewer, [version_id])).get(version_id)
+    if artifact is None:
+        raise NotFound("artifact not found")
+    access.require_write(viewer, artifact, f"artifact {artifact.path}")
+    return artifact
+
+
+async def update_aliases(
+    db: Database, viewer: Viewer | None, version_id: int, add: Sequence[str], remove: Sequence[str]
+) -> ArtifactRow:
+    from server.domain.versions import unique_aliases
+
+    to_add = unique_aliases(add)
+    to_remove = unique_aliases(remove)
+    both = {a.lower() for a in to_add} & {a.lower() for a in to_remove}
+    if both:
+        raise BadUserInput(f"alias {sorted(both)[0]!r} is both added and removed; pick one")
+    async with db.transaction() as conn:
+        artifact = await writable_artifact(conn, viewer, version_id)
+        if artifact.state != "COMMITTED":
+            raise Conflict(f"only committed versions take aliases; {artifact.path} is {artifact.state}")
+        await conn.execute("SELECT 1 FROM artifact_collections WHERE id = $1 FOR UPDATE", artifact.collection_id)
+        if to_remove:
+            await conn.execute(
+                """DELETE FROM artifact_aliases
+                    WHERE version_id = $1 AND lower(alias) = ANY(SELECT lower(a) FROM unnest($2::text[]) a)""",
+                version_id,
+                to_remove,
+            )
+        await move_aliases(conn, artifact.collection_id, version_id, to_add)
+        return await get_artifact(conn, version_id)

@@ -1,0 +1,241 @@
+"""Artifact collections and versions: rows, lookups by id/path/alias, listings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from server.db.database import Queryable
+from server.domain import access
+from server.domain.access import ProjectAccess, Viewer
+from server.domain.names import check_name, parse_artifact_path
+from server.domain.pagination import Page, PageArgs, check_cursor_shape, keyset_after
+from server.domain.projects import find_project
+from server.errors import BadUserInput
+
+VERSION_SPEC_RE = re.compile(r"v(\d{1,9})")
+
+
+@dataclass(frozen=True)
+class CollectionRow(ProjectAccess):
+    id: int
+    project_id: int
+    entity_name: str
+    project_name: str
+    name: str
+    type: str
+    description: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ArtifactRow(ProjectAccess):
+    id: int
+    collection_id: int
+    project_id: int
+    entity_name: str
+    project_name: str
+    name: str
+    type: str
+    version_index: int | None
+    state: str
+    digest: str
+    description: str | None
+    metadata: dict[str, Any]
+    size: int
+    file_count: int
+    ttl_seconds: int | None
+    expires_at: datetime | None
+    created_at: datetime
+    logged_by: int
+    aliases: list[str]
+    is_latest: bool
+
+    @property
+    def version(self) -> str | None:
+        return None if self.version_index is None else f"v{self.version_index}"
+
+    @property
+    def path(self) -> str:
+        spec = self.version or "pending"
+        return f"{self.entity_name}/{self.project_name}/{self.name}:{spec}"
+
+    @property
+    def all_aliases(self) -> list[str]:
+        return [*self.aliases, "latest"] if self.is_latest else list(self.aliases)
+
+
+ARTIFACT_SELECT = """
+SELECT v.id, v.collection_id, v.project_id, v.version_index, v.state, v.digest, v.description,
+       v.metadata, v.size, v.file_count, v.ttl_seconds, v.expires_at, v.created_at, v.logged_by,
+       c.name, c.type, p.name AS project_name, e.name AS entity_name, p.entity_id, p.visibility,
+       coalesce((SELECT array_agg(a.alias ORDER BY a.created_at, a.alias)
+                   FROM artifact_aliases a WHERE a.version_id = v.id), '{}') AS aliases,
+       (v.state = 'COMMITTED' AND v.version_index = (
+            SELECT max(l.version_index) FROM artifact_versions l
+             WHERE l.collection_id = v.collection_id AND l.state = 'COMMITTED')) AS is_latest
+  FROM artifact_versions v
+  JOIN artifact_collections c ON c.id = v.collection_id
+  JOIN projects p ON p.id = v.project_id
+  JOIN entities e ON e.id = p.entity_id"""
+
+_COLLECTION_SELECT = """
+SELECT c.*, p.name AS project_name, e.name AS entity_name, p.entity_id, p.visibility
+  FROM artifact_collections c
+  JOIN projects p ON p.id = c.project_id
+  JOIN entities e ON e.id = p.entity_id"""
+
+
+def artifact_row(r: asyncpg.Record) -> ArtifactRow:
+    return ArtifactRow(
+        entity_id=r["entity_id"], visibility=r["visibility"], id=r["id"],
+        collection_id=r["collection_id"], project_id=r["project_id"],
+        entity_name=r["entity_name"], project_name=r["project_name"], name=r["name"],
+        type=r["type"], version_index=r["version_index"], state=r["state"], digest=r["digest"],
+        description=r["description"], metadata=r["metadata"], size=r["size"],
+        file_count=r["file_count"], ttl_seconds=r["ttl_seconds"], expires_at=r["expires_at"],
+        created_at=r["created_at"], logged_by=r["logged_by"], aliases=list(r["aliases"]),
+        is_latest=bool(r["is_latest"]),
+    )  # fmt: skip
+
+
+def _collection(r: asyncpg.Record) -> CollectionRow:
+    return CollectionRow(
+        entity_id=r["entity_id"], visibility=r["visibility"], id=r["id"],
+        project_id=r["project_id"], entity_name=r["entity_name"], project_name=r["project_name"],
+        name=r["name"], type=r["type"], description=r["description"], created_at=r["created_at"],
+    )  # fmt: skip
+
+
+async def get_artifact(db: Queryable, version_id: int) -> ArtifactRow:
+    row = await db.fetchrow(f"{ARTIFACT_SELECT} WHERE v.id = $1", version_id)
+    assert row is not None
+    return artifact_row(row)
+
+
+async def artifacts_by_ids(
+    db: Queryable, viewer: Viewer | None, ids: Sequence[int]
+) -> dict[int, ArtifactRow]:
+    rows = await db.fetch(
+        f"{ARTIFACT_SELECT} WHERE v.id = ANY($1::bigint[]) AND {access.readable_sql('p', 2)}",
+        list(ids),
+        access.member_entity_ids(viewer),
+    )
+    return {r["id"]: artifact_row(r) for r in rows}
+
+
+async def collections_by_ids(
+    db: Queryable, viewer: Viewer | None, ids: Sequence[int]
+) -> dict[int, CollectionRow]:
+    rows = await db.fetch(
+        f"{_COLLECTION_SELECT} WHERE c.id = ANY($1::bigint[]) AND {access.readable_sql('p', 2)}",
+        list(ids),
+        access.member_entity_ids(viewer),
+    )
+    return {r["id"]: _collection(r) for r in rows}
+
+
+async def find_collection(db: Queryable, project_id: int, name: str) -> CollectionRow | None:
+    check_name(name, "artifact name")
+    row = await db.fetchrow(f"{_COLLECTION_SELECT} WHERE c.project_id = $1 AND c.name = $2", project_id, name)
+    return _collection(row) if row else None
+
+
+async def resolve_spec(db: Queryable, collection_id: int, spec: str) -> int | None:
+    """The version id an alias, "latest" or "vN" names now (None when nothing)."""
+    if spec.lower() == "latest":
+        return await db.fetchval(
+            """SELECT id FROM artifact_versions WHERE collection_id = $1 AND state = 'COMMITTED'
+                ORDER BY version_index DESC LIMIT 1""",
+            collection_id,
+        )
+    match = VERSION_SPEC_RE.fullmatch(spec)
+    if match:
+        return await db.fetchval(
+            "SELECT id FROM artifact_versions WHERE collection_id = $1 AND version_index = $2",
+            collection_id,
+            int(match[1]),
+        )
+    return await db.fetchval(
+        "SELECT version_id FROM artifact_aliases WHERE collection_id = $1 AND lower(alias) = lower($2)",
+        collection_id,
+        spec,
+    )
+
+
+async def find_artifact(db: Queryable, viewer: Viewer | None, path: str) -> ArtifactRow | None:
+    """The version ``[entity/]project/name:spec`` names, if the viewer may read it."""
+    parsed = parse_artifact_path(path)
+    entity = parsed.entity
+    if entity is None:
+        if viewer is None:
+            raise BadUserInput(
+                f"artifact path {path!r} has no entity and anonymous requests have no default: "
+                "write 'entity/project/name:alias'"
+            )
+        entity = viewer.username
+    project = await find_project(db, viewer, entity, parsed.project)
+    if project is None:
+        return None
+    collection = await find_collection(db, project.id, parsed.name)
+    if collection is None:
+        return None
+    version_id = await resolve_spec(db, collection.id, parsed.spec)
+    return None if version_id is None else await get_artifact(db, version_id)
+
+
+async def version_in_collection(db: Queryable, collection_id: int, spec: str) -> ArtifactRow | None:
+    version_id = await resolve_spec(db, collection_id, spec)
+    return None if version_id is None else await get_artifact(db, version_id)
+
+
+async def list_collections(
+    db: Queryable, project_id: int, type_: str | None, page: PageArgs
+) -> Page[CollectionRow]:
+    """Collections of a (readable) project by name, optionally of one type."""
+    check_cursor_shape(page.after, [str])
+    args: list[Any] = [project_id]
+    where = "c.project_id = $1"
+    if type_ is not None:
+        args.append(type_)
+        where += f" AND c.type = ${len(args)}"
+    count_where, count_args = where, list(args)
+    if page.after is not None:
+        where += f" AND {keyset_after([('c.name', 'ASC')], len(args) + 1)}"
+        args += page.after
+    rows = await db.fetch(
+        f"{_COLLECTION_SELECT} WHERE {where} ORDER BY c.name LIMIT {page.first + 1}", *args
+    )
+    items = [_collection(r) for r in rows[: page.first]]
+
+    async def count() -> int:
+        return int(await db.fetchval(f"SELECT count(*) FROM artifact_collections c WHERE {count_where}", *count_args))
+
+    return Page(items, [[c.name] for c in items], len(rows) > page.first, count)
+
+
+async def list_versions(db: Queryable, collection_id: int, page: PageArgs) -> Page[ArtifactRow]:
+    """Committed versions and tombstones, newest first (PENDING ones are invisible)."""
+    check_cursor_shape(page.after, [int])
+    args: list[Any] = [collection_id]
+    where = "v.collection_id = $1 AND v.state <> 'PENDING'"
+    if page.after is not None:
+        where += " AND v.version_index < $2"
+        args += page.after
+    rows = await db.fetch(
+        f"{ARTIFACT_SELECT} WHERE {where} ORDER BY v.version_index DESC LIMIT {page.first + 1}", *args
+    )
+    items = [artifact_row(r) for r in rows[: page.first]]
+
+    async def count() -> int:
+        return int(await db.fetchval(
+            "SELECT count(*) FROM artifact_versions WHERE collection_id = $1 AND state <> 'PENDING'",
+            collection_id,
+        ))  # fmt: skip
+
+    return Page(items, [[a.version_index] for a in items], len(rows) > page.first, count)

@@ -1,0 +1,146 @@
+"""Manifest entries: validation, the content digest, and listing by path prefix.
+
+The digest is the SPEC's: sha256 hex of one line ``path + "\\t" + entryDigest + "\\n"``
+per entry, sorted by path in byte order, so clients can compute it themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.db.database import Queryable
+from server.domain.pagination import Page, PageArgs, check_cursor_shape
+from server.errors import BadUserInput
+
+MAX_ENTRIES = 100_000
+MAX_PATH_BYTES = 1024
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class EntryInput:
+    """One entry as a client sent it (before references are expanded)."""
+
+    path: str
+    digest: str | None = None
+    size: int | None = None
+    ref: str | None = None
+    checksum: bool = True
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str
+    digest: str
+    size: int | None
+    ref: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def stored(self) -> bool:
+        return self.ref is None
+
+
+def check_path(path: str) -> str:
+    problem = None
+    if not path:
+        problem = "it is empty"
+    elif len(path.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
+        problem = f"it is longer than {MAX_PATH_BYTES} bytes"
+    elif path.startswith("/"):
+        problem = "it is absolute (starts with '/')"
+    elif any(ch in path for ch in "\x00\t\n\r"):
+        problem = "it contains NUL, tab or a line break"
+    elif any(seg in ("..", ".", "") for seg in path.split("/")):
+        problem = "it has an empty, '.' or '..' segment"
+    if problem:
+        raise BadUserInput(f"invalid manifest path {path[:100]!r}: {problem}; use a relative POSIX path")
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadUserInput(f"invalid manifest path {path[:100]!r}: not valid UTF-8") from None
+    return path
+
+
+def check_stored_entry(entry: EntryInput) -> Entry:
+    check_path(entry.path)
+    digest = (entry.digest or "").lower()
+    if not SHA256_RE.fullmatch(digest):
+        raise BadUserInput(
+            f"entry {entry.path!r}: digest must be the sha256 of the file as 64 hex digits"
+        )
+    if entry.size is None or entry.size < 0:
+        raise BadUserInput(f"entry {entry.path!r}: size must be given and not negative")
+    return Entry(entry.path, digest, entry.size)
+
+
+def check_unique_paths(entries: Sequence[Entry]) -> None:
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.path in seen:
+            raise BadUserInput(f"manifest path {entry.path!r} appears twice; paths must be unique")
+        seen.add(entry.path)
+
+
+def manifest_digest(entries: Sequence[Entry]) -> str:
+    lines = sorted((e.path.encode(), e.digest) for e in entries)
+    h = hashlib.sha256()
+    for path, digest in lines:
+        h.update(path + b"\t" + digest.encode() + b"\n")
+    return h.hexdigest()
+
+
+def _prefix_upper_bound(prefix: str) -> str | None:
+    """The smallest string after every string starting with prefix (code point order =
+    UTF-8 byte order = the "C" collation of the path column)."""
+    while prefix:
+        last = ord(prefix[-1])
+        if last < 0x10FFFF and not 0xD7FF <= last < 0xE000:
+            return prefix[:-1] + chr(last + 1)
+        prefix = prefix[:-1]
+    return None
+
+
+async def list_entries(
+    db: Queryable, version_id: int, page: PageArgs, prefix: str | None
+) -> Page[Entry]:
+    """Entries in path order; the (version_id, path) primary key makes this an index scan."""
+    check_cursor_shape(page.after, [str])
+    args: list[Any] = [version_id]
+    where = ["version_id = $1"]
+    lower = prefix or ""
+    if page.after is not None and page.after[0] >= lower:
+        lower, op = page.after[0], ">"
+    else:
+        op = ">="
+    args.append(lower)
+    where.append(f"path {op} $2")
+    upper = _prefix_upper_bound(prefix) if prefix else None
+    if upper is not None:
+        args.append(upper)
+        where.append(f"path < ${len(args)}")
+    rows = await db.fetch(
+        f"""SELECT path, digest, size, ref, extra FROM manifest_entries
+             WHERE {' AND '.join(where)} ORDER BY path LIMIT {page.first + 1}""",
+        *args,
+    )
+    items = [Entry(r["path"], r["digest"], r["size"], r["ref"], r["extra"]) for r in rows[: page.first]]
+
+    async def count() -> int:
+        count_where = ["version_id = $1", "path >= $2"]
+        count_args: list[Any] = [version_id, prefix or ""]
+        if upper is not None:
+            count_where.append("path < $3")
+            count_args.append(upper)
+        return int(
+            await db.fetchval(
+                f"SELECT count(*) FROM manifest_entries WHERE {' AND '.join(count_where)}",
+                *count_args,
+            )
+        )
+
+    return Page(items, [[e.path] for e in items], len(rows) > page.first, count)

@@ -1,0 +1,1 @@
+pytest_plugins = ["tests.fixtures.service", "tests.fixtures.s3"]
