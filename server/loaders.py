@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 from server.db.database import Database
-from server.domain import accounts, artifacts, projects, runs, sweeps
+from server.domain import accounts, artifacts, lineage, projects, runs, sweeps
 from server.domain.access import Viewer
 
 K = TypeVar("K", bound=Hashable)
@@ -71,9 +71,47 @@ class Loaders:
     def collection_by_id(self) -> DataLoader[int, artifacts.CollectionRow | None]:
         return by_key_loader(lambda ids: artifacts.collections_by_ids(self.db, self.viewer, ids))
 
+    # one-hop lineage pages and counts (see server/domain/lineage.py)
+
+    @cached_property
+    def used_by_page(self) -> DataLoader[lineage.HopKey, lineage.HopPage]:
+        return self._hop_pages(lineage.USED_BY)
+
+    @cached_property
+    def logged_artifacts_page(self) -> DataLoader[lineage.HopKey, lineage.HopPage]:
+        return self._hop_pages(lineage.LOGGED_ARTIFACTS)
+
+    @cached_property
+    def used_artifacts_page(self) -> DataLoader[lineage.HopKey, lineage.HopPage]:
+        return self._hop_pages(lineage.USED_ARTIFACTS)
+
+    @cached_property
+    def used_by_count(self) -> DataLoader[tuple[int, str | None], int]:
+        return self._hop_counts(lineage.USED_BY)
+
+    @cached_property
+    def logged_artifacts_count(self) -> DataLoader[tuple[int, str | None], int]:
+        return self._hop_counts(lineage.LOGGED_ARTIFACTS)
+
+    @cached_property
+    def used_artifacts_count(self) -> DataLoader[tuple[int, str | None], int]:
+        return self._hop_counts(lineage.USED_ARTIFACTS)
+
+    def _hop_pages(self, hop: lineage.Hop) -> DataLoader[lineage.HopKey, lineage.HopPage]:
+        async def load(keys: list[lineage.HopKey]) -> list[lineage.HopPage]:
+            return await lineage.hop_pages(self.db, self.viewer, hop, keys)
+
+        return DataLoader(load_fn=load)
+
+    def _hop_counts(self, hop: lineage.Hop) -> DataLoader[tuple[int, str | None], int]:
+        async def load(keys: list[tuple[int, str | None]]) -> list[int]:
+            return await lineage.hop_counts(self.db, self.viewer, hop, keys)
+
+        return DataLoader(load_fn=load)
+
     def clear(self) -> None:
         """Forget everything: called after a mutation so later fields see its writes."""
         for name in list(self.__dict__):
-            if name.endswith("_by_id"):
+            if name.endswith(("_by_id", "_page", "_count")):
                 del self.__dict__[name]
         self._extra.clear()

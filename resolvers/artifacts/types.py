@@ -10,11 +10,12 @@ import strawberry
 from strawberry.scalars import JSON
 
 from resolvers.connections import Connection
-from resolvers.enums import ArtifactState
+from resolvers.enums import ArtifactState, LineageDirection
+from resolvers.lineage.fields import hop_connection, lineage_graph
 from resolvers.info import Info
 from resolvers.node import Node, node_loader
 from resolvers.projects.types import Project
-from resolvers.runs.types import Run
+from resolvers.runs.types import LINEAGE_DESCRIPTION, LineageGraphType, Run
 from resolvers.scalars import Int64
 from server.domain import artifacts, manifests
 from server.domain.artifacts import ArtifactRow, CollectionRow
@@ -149,6 +150,25 @@ class Artifact(Node):
     async def logged_by(self, info: Info) -> Run | None:
         row = await info.context.loaders.run_by_id.load(self.row.logged_by)
         return Run.of(row) if row else None
+
+    @strawberry.field(
+        description="Runs that used this version, in order of first use; runs hidden from the viewer are left out."
+    )
+    async def used_by(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Run]:
+        loaders = info.context.loaders
+        return await hop_connection(
+            loaders.used_by_page, loaders.used_by_count, loaders.run_by_id, Run.of, self.row.id, first, after
+        )
+
+    @strawberry.field(description=LINEAGE_DESCRIPTION)
+    async def lineage(
+        self,
+        info: Info,
+        direction: LineageDirection = LineageDirection.BOTH,
+        depth: int = 1,
+        limit: int = 1000,
+    ) -> LineageGraphType:
+        return await lineage_graph(info, "Artifact", self.row.id, direction.value, depth, limit)  # type: ignore[no-any-return]
 
 
 @node_loader("Artifact")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
 
 from resolvers.connections import Connection
-from resolvers.enums import OptimizationGoal, RunState, SortDirection
+from resolvers.enums import LineageDirection, OptimizationGoal, RunState, SortDirection
+from resolvers.lineage.fields import hop_connection, lineage_graph
 from resolvers.info import Info
 from resolvers.node import Node, node_loader
 from resolvers.projects.types import Project
@@ -17,6 +19,16 @@ from server.domain.ids import encode_id
 from server.domain.pagination import page_args
 from server.domain.runs import RunRow
 from server.domain.sweeps import SweepRow
+
+if TYPE_CHECKING:
+    from resolvers.artifacts.types import Artifact
+    from resolvers.lineage.types import LineageGraph
+
+ArtifactType = Annotated["Artifact", strawberry.lazy("resolvers.artifacts.types")]
+LineageGraphType = Annotated["LineageGraph", strawberry.lazy("resolvers.lineage.types")]
+
+
+LINEAGE_DESCRIPTION = "Nodes reachable within depth hops (0 = this node only); at most limit nodes, then truncated is true. BOTH is the union of the UPSTREAM and DOWNSTREAM results, not an undirected walk."
 
 
 @strawberry.input
@@ -73,6 +85,40 @@ class Run(Node):
             return None
         row = await info.context.loaders.sweep_by_id.load(self.row.sweep_id)
         return Sweep.of(row) if row else None
+
+    @strawberry.field(description="Artifact versions this run logged (outputs), oldest first.")
+    async def logged_artifacts(
+        self, info: Info, type: str | None = None, first: int | None = None, after: str | None = None
+    ) -> Connection[ArtifactType]:
+        from resolvers.artifacts.types import Artifact
+
+        loaders = info.context.loaders
+        return await hop_connection(
+            loaders.logged_artifacts_page, loaders.logged_artifacts_count, loaders.artifact_by_id,
+            Artifact.of, self.row.id, first, after, type,
+        )  # fmt: skip
+
+    @strawberry.field(description="Artifact versions this run used (inputs), in order of first use.")
+    async def used_artifacts(
+        self, info: Info, type: str | None = None, first: int | None = None, after: str | None = None
+    ) -> Connection[ArtifactType]:
+        from resolvers.artifacts.types import Artifact
+
+        loaders = info.context.loaders
+        return await hop_connection(
+            loaders.used_artifacts_page, loaders.used_artifacts_count, loaders.artifact_by_id,
+            Artifact.of, self.row.id, first, after, type,
+        )  # fmt: skip
+
+    @strawberry.field(description=LINEAGE_DESCRIPTION)
+    async def lineage(
+        self,
+        info: Info,
+        direction: LineageDirection = LineageDirection.BOTH,
+        depth: int = 1,
+        limit: int = 1000,
+    ) -> LineageGraphType:
+        return await lineage_graph(info, "Run", self.row.id, direction.value, depth, limit)  # type: ignore[no-any-return]
 
 
 @strawberry.type

@@ -109,7 +109,7 @@ async def _expand_entries(references: Any, inputs: Sequence[EntryInput]) -> list
     async def resolve(e: EntryInput) -> list[Entry]:
         async with limit:
             try:
-                resolved = await references.resolve(e.ref, e.checksum, max_objects=MAX_ENTRIES)
+                resolved = await references.resolve(e.ref, e.checksum)
             except ReferenceError as exc:
                 raise BadUserInput(str(exc)) from None
         return [

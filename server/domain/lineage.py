@@ -1,0 +1,118 @@
+"""One-hop lineage: the edges next to a run or an artifact, batched for many parents.
+
+Run -LOGGED-> Artifact (artifact_logs) and Artifact -USED-> Run (artifact_uses). Every
+function takes many parents at once (the DataLoaders call them), so a list of 100
+artifacts each asking for ``usedBy(first: 10)`` is one query, not 100: a LATERAL join
+walks the (parent, seq) index once per parent and stops at its page size. Nodes the
+viewer may not read are filtered inside the query, so pages and counts never see them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from server.db.database import Queryable
+from server.domain import access
+from server.domain.access import Viewer
+
+
+@dataclass(frozen=True)
+class HopKey:
+    """One parent's page request; equal (first, after, type) requests share a query."""
+
+    parent: int
+    first: int
+    after: int | None = None
+    type: str | None = None
+
+
+@dataclass(frozen=True)
+class HopPage:
+    child_ids: list[int]
+    seqs: list[int]
+    has_next: bool
+
+
+@dataclass(frozen=True)
+class Hop:
+    table: str
+    parent_col: str
+    child_col: str
+    # joins that reach the child's project (alias p) and, for artifacts, its type (c)
+    joins: str
+    typed: bool
+
+
+_TO_RUN = "JOIN runs r ON r.id = e.run_id JOIN projects p ON p.id = r.project_id"
+_TO_ARTIFACT = """JOIN artifact_versions v ON v.id = e.version_id
+                  JOIN artifact_collections c ON c.id = v.collection_id
+                  JOIN projects p ON p.id = v.project_id"""
+
+USED_BY = Hop("artifact_uses", "version_id", "run_id", _TO_RUN, typed=False)
+LOGGED_ARTIFACTS = Hop("artifact_logs", "run_id", "version_id", _TO_ARTIFACT, typed=True)
+USED_ARTIFACTS = Hop("artifact_uses", "run_id", "version_id", _TO_ARTIFACT, typed=True)
+
+
+async def hop_pages(
+    db: Queryable, viewer: Viewer | None, hop: Hop, keys: Sequence[HopKey]
+) -> list[HopPage]:
+    groups: dict[tuple[int, int | None, str | None], list[int]] = defaultdict(list)
+    for key in keys:
+        groups[(key.first, key.after, key.type)].append(key.parent)
+    found: dict[tuple[int, int, int | None, str | None], HopPage] = {}
+    members = access.member_entity_ids(viewer)
+    for (first, after, type_), parents in groups.items():
+        args: list[object] = [sorted(set(parents)), members, after or 0, first + 1]
+        type_sql = ""
+        if hop.typed:
+            args.append(type_)
+            type_sql = "AND ($5::text IS NULL OR c.type = $5)"
+        rows = await db.fetch(
+            f"""SELECT k.parent, x.seq, x.child FROM unnest($1::bigint[]) AS k(parent)
+                CROSS JOIN LATERAL (
+                    SELECT e.seq, e.{hop.child_col} AS child FROM {hop.table} e {hop.joins}
+                     WHERE e.{hop.parent_col} = k.parent AND e.seq > $3 {type_sql}
+                       AND {access.readable_sql('p', 2)}
+                     ORDER BY e.seq LIMIT $4) x
+                ORDER BY k.parent, x.seq""",
+            *args,
+        )
+        by_parent: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for r in rows:
+            by_parent[r["parent"]].append((r["seq"], r["child"]))
+        for parent in parents:
+            edges = by_parent.get(parent, [])
+            page = edges[:first]
+            found[(parent, first, after, type_)] = HopPage(
+                [c for _, c in page], [s for s, _ in page], len(edges) > first
+            )
+    return [found[(k.parent, k.first, k.after, k.type)] for k in keys]
+
+
+async def hop_counts(
+    db: Queryable, viewer: Viewer | None, hop: Hop, keys: Sequence[tuple[int, str | None]]
+) -> list[int]:
+    """How many readable neighbours each (parent, type) has."""
+    members = access.member_entity_ids(viewer)
+    by_type: dict[str | None, list[int]] = defaultdict(list)
+    for parent, type_ in keys:
+        by_type[type_].append(parent)
+    counts: dict[tuple[int, str | None], int] = {}
+    for type_, parents in by_type.items():
+        args: list[object] = [sorted(set(parents)), members]
+        type_sql = ""
+        if hop.typed:
+            args.append(type_)
+            type_sql = "AND ($3::text IS NULL OR c.type = $3)"
+        rows = await db.fetch(
+            f"""SELECT e.{hop.parent_col} AS parent, count(*) AS n FROM {hop.table} e {hop.joins}
+                 WHERE e.{hop.parent_col} = ANY($1::bigint[]) {type_sql}
+                   AND {access.readable_sql('p', 2)}
+                 GROUP BY 1""",
+            *args,
+        )
+        for r in rows:
+            counts[(r["parent"], type_)] = r["n"]
+    return [counts.get(k, 0) for k in keys]
