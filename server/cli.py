@@ -26,25 +26,31 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", help="data folder (default: $LINEAGE_DATA_DIR or the user data dir)")
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR (default: $LINEAGE_LOG_LEVEL or INFO)")
     commands = parser.add_subparsers(dest="command", required=True)
+    # every command also takes --data-dir after its name, as `lineage serve --data-dir D` does
+    data_dir = argparse.ArgumentParser(add_help=False)
+    data_dir.add_argument("--data-dir", dest="sub_data_dir", help="data folder")
 
-    serve = commands.add_parser("serve", help="run the API server")
+    serve = commands.add_parser("serve", help="run the API server", parents=[data_dir])
     serve.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8000)")
-    serve.add_argument("--data-dir", dest="serve_data_dir", help="data folder")
 
     user = commands.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
-    user.add_parser("create", help="create a user; prints its API key alone").add_argument("name")
+    user.add_parser(
+        "create", help="create a user; prints its API key alone", parents=[data_dir]
+    ).add_argument("name")
 
     key = commands.add_parser("key", help="manage API keys").add_subparsers(dest="action", required=True)
-    key.add_parser("create", help="issue another key for a user; prints it alone").add_argument("name")
-    key.add_parser("revoke", help="revoke a key by its id").add_argument("key_id")
+    key.add_parser(
+        "create", help="issue another key for a user; prints it alone", parents=[data_dir]
+    ).add_argument("name")
+    key.add_parser("revoke", help="revoke a key by its id", parents=[data_dir]).add_argument("key_id")
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     settings = Settings.from_env(
-        data_dir=getattr(args, "serve_data_dir", None) or args.data_dir,
+        data_dir=getattr(args, "sub_data_dir", None) or args.data_dir,
         log_level=args.log_level.upper() if args.log_level else None,
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
@@ -124,3 +130,7 @@ async def _revoke_key(db: Database, key_id: str) -> None:
     from server.domain import accounts
 
     await accounts.revoke_key(db, key_id)
+
+
+if __name__ == "__main__":
+    main()

@@ -51,5 +51,9 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.CrashShutdownError,
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
+    # An idle pooled connection the server has just shut down (FATAL "terminating
+    # connection due to administrator command") is left waiting for a ReadyForQuery
+    # that never comes; the next query on it fails with this before the loss is seen.
+    asyncpg.exceptions.InternalClientError,
     TimeoutError,
 )

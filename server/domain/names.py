@@ -22,6 +22,13 @@ def check_name(value: str, what: str) -> str:
     return value
 
 
+def check_text(value: str | None, what: str) -> str | None:
+    """Free text (a run or sweep name): anything Postgres can store, so no NUL."""
+    if value is not None and "\x00" in value:
+        raise BadUserInput(f"invalid {what}: remove the NUL character, Postgres cannot store it")
+    return value
+
+
 def check_alias(alias: str) -> str:
     if not 1 <= len(alias) <= 128 or "/" in alias or ":" in alias:
         raise BadUserInput(f"invalid alias {alias!r}: use 1-128 characters without '/' or ':'")

@@ -18,6 +18,7 @@ from server.errors import BadUserInput
 
 DEFAULT_FIRST = 50
 MAX_FIRST = 1000
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 T = TypeVar("T")
 
@@ -105,3 +106,6 @@ def check_cursor_shape(after: list[Any] | None, types: Sequence[type | tuple[typ
         for v, t in zip(after, types, strict=True)
     ):
         raise BadUserInput("invalid cursor: it belongs to another list or ordering")
+    # cursors come from the client: a forged number must not reach Postgres out of range
+    if any(isinstance(v, int) and not _INT64_MIN <= v <= _INT64_MAX for v in after):
+        raise BadUserInput("invalid cursor: pass an endCursor from an earlier page")

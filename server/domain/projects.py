@@ -74,7 +74,10 @@ async def writable_project(
     check_name(name, "project name")
     row = await db.fetchrow(f"{_SELECT} WHERE e.name = $1 AND p.name = $2", entity, name)
     if row is None:
-        if not create:
+        owner = await require_entity(db, entity) if create else None
+        # A non-member gets the answer a hidden PRIVATE project gives, so that the two
+        # cannot be told apart.
+        if owner is None or not access.is_member(viewer, owner.id):
             raise NotFound(f"project {entity}/{name} not found")
         return await create_project(db, viewer, entity, name, "PRIVATE", exist_ok=True)
     project = _project(row)
@@ -116,10 +119,14 @@ async def update_project(
     project = await find_project(db, viewer, entity, name)
     if project is None:
         raise NotFound(f"project {entity}/{name} not found")
-    if visibility is not None and visibility != project.visibility:
+    if visibility is not None:
+        # setting it, even to its current value, is an admin's decision
         access.require_entity_admin(viewer, project.entity_id, entity)
-        await db.execute("UPDATE projects SET visibility = $2 WHERE id = $1", project.id, visibility)
-    elif visibility is None:
+        if visibility != project.visibility:
+            await db.execute(
+                "UPDATE projects SET visibility = $2 WHERE id = $1", project.id, visibility
+            )
+    else:
         access.require_write(viewer, project, f"project {entity}/{name}")
     row = await db.fetchrow(f"{_SELECT} WHERE p.id = $1", project.id)
     assert row is not None

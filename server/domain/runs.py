@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +15,7 @@ import asyncpg
 from server.db.database import Queryable
 from server.domain import access
 from server.domain.access import Viewer
-from server.domain.names import check_name, generate_id, parse_object_path
+from server.domain.names import check_name, check_text, generate_id, parse_object_path
 from server.domain.pagination import Page, PageArgs, check_cursor_shape, keyset_after
 from server.domain.projects import writable_project
 from server.errors import BadUserInput, Conflict, NotFound
@@ -58,9 +59,26 @@ def _run(r: asyncpg.Record) -> RunRow:
 def check_json_object(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise BadUserInput(f"{what} must be a JSON object, got {type(value).__name__}")
+    _check_storable(value, what)
     if len(json.dumps(value)) > MAX_JSON_BYTES:
         raise BadUserInput(f"{what} is larger than 1 MiB encoded; store big data as an artifact")
     return value
+
+
+def _check_storable(value: Any, what: str) -> None:
+    """Refuse what jsonb cannot hold: NUL characters, NaN and infinities."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str) and "\x00" in item:
+            raise BadUserInput(f"{what} contains a NUL character, which Postgres cannot store")
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise BadUserInput(f"{what} contains {item}: JSON numbers must be finite")
 
 
 async def runs_by_ids(
@@ -119,6 +137,7 @@ async def upsert_run(
     entity = entity if entity is not None else signed_in.username
     if run_id is not None:
         check_name(run_id, "run id")
+    check_text(name, "run name")
     if config is not None:
         check_json_object(config, "config")
     if resume == "MUST" and run_id is None:
@@ -280,10 +299,20 @@ def _key_value(value: Any) -> Any:
 def _restore_key(after: list[Any], by_json: bool) -> list[Any]:
     if by_json:
         check_cursor_shape(after, [int, str, str, datetime, int])
+        invalid = BadUserInput("invalid cursor: pass an endCursor from an earlier page")
         try:
-            return [after[0], Decimal(after[1]), *after[2:]]
+            number = Decimal(after[1])
         except ArithmeticError:
-            raise BadUserInput("invalid cursor: pass an endCursor from an earlier page") from None
+            raise invalid from None
+        # only what a numeric column can hold: the server never hands out anything else
+        if (
+            after[0] not in (0, 1, 2)
+            or not number.is_finite()
+            or int(number.as_tuple().exponent) < -16383
+            or number.adjusted() > 131071
+        ):
+            raise invalid
+        return [after[0], number, *after[2:]]
     check_cursor_shape(after, [datetime, int])
     return after
 

@@ -12,7 +12,7 @@ import asyncpg
 from server.db.database import Queryable
 from server.domain import access
 from server.domain.access import Viewer
-from server.domain.names import check_name, generate_id, parse_object_path
+from server.domain.names import check_name, check_text, generate_id, parse_object_path
 from server.domain.pagination import Page, PageArgs, check_cursor_shape, keyset_after
 from server.domain.projects import writable_project
 from server.domain.runs import check_json_object
@@ -82,6 +82,7 @@ async def create_sweep(
     entity = entity if entity is not None else signed_in.username
     if sweep_id is not None:
         check_name(sweep_id, "sweep id")
+    check_text(name, "sweep name")
     if config is not None:
         check_json_object(config, "config")
     proj = await writable_project(db, viewer, entity, project, create=True)
