@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from server.db.database import Database
-from server.db.embedded import start_embedded_postgres
+from server.db.embedded import database_url
 from server.db.migrations import apply_migrations
 from server.db.pool import UNAVAILABLE_ERRORS, create_pool
 from server.domain import accounts
@@ -32,13 +32,6 @@ from server.storage.references import ReferenceResolver
 from server.worker import Worker
 
 log = logging.getLogger("lineage.app")
-
-
-async def database_url(settings: Settings) -> str:
-    if settings.database_url:
-        return settings.database_url
-    # starting the embedded server blocks for about a second; keep the loop free
-    return await asyncio.to_thread(start_embedded_postgres, settings.data_dir)
 
 
 async def _bootstrap_admin(db: Database, settings: Settings) -> None:

@@ -91,7 +91,7 @@ def _serve(settings: Settings) -> None:
 
 def _run_with_db(settings: Settings, action: Callable[[Database], Awaitable[T]]) -> T:
     async def run() -> T:
-        from server.app import database_url
+        from server.db.embedded import database_url
         from server.db.migrations import apply_migrations
 
         pool = await create_pool(await database_url(settings), min_size=1, max_size=2)

@@ -8,10 +8,13 @@ process holding it exits, and the data stays for the next start.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import warnings
 from pathlib import Path
+
+from server.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -30,3 +33,11 @@ def start_embedded_postgres(data_dir: Path, *, cleanup_mode: str = "stop") -> st
     uri: str = server.get_uri()
     log.info("embedded postgres at %s", uri)
     return uri
+
+
+async def database_url(settings: Settings) -> str:
+    """DATABASE_URL, or the embedded server under the data dir (started or joined)."""
+    if settings.database_url:
+        return settings.database_url
+    # starting the embedded server blocks for about a second; keep the loop free
+    return await asyncio.to_thread(start_embedded_postgres, settings.data_dir)
