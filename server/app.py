@@ -28,7 +28,6 @@ from server.secret import signing_secret
 from server.settings import Settings
 from server.storage.base import open_store
 from server.storage.files_routes import files_routes
-from server.storage.references import ReferenceResolver
 from server.worker import Worker
 
 log = logging.getLogger("lineage.app")
@@ -122,11 +121,40 @@ async def _open_storage(settings: Settings, stack: AsyncExitStack) -> dict[str, 
         url_ttl_seconds=settings.signed_url_ttl_seconds,
     )
     stack.push_async_callback(store.close)
-    references = await ReferenceResolver.create(
-        endpoint_url=settings.s3_endpoint_url, url_ttl_seconds=settings.signed_url_ttl_seconds
-    )
+    references = LazyReferences(settings)
     stack.push_async_callback(references.close)
     return {"store": store, "references": references}
+
+
+class LazyReferences:
+    """The S3 reference resolver, made on first use: most installs never log a reference,
+    and importing aiobotocore is a third of the server's start-up time."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._resolver: Any = None
+        self._lock = asyncio.Lock()
+
+    async def _get(self) -> Any:
+        async with self._lock:
+            if self._resolver is None:
+                
+                self._resolver = await ReferenceResolver.create(
+                    endpoint_url=self._settings.s3_endpoint_url,
+                    url_ttl_seconds=self._settings.signed_url_ttl_seconds,
+                )
+        return self._resolver
+
+    async def resolve(self, uri: str, checksum: bool, **options: Any) -> Any:
+        return await (await self._get()).resolve(uri, checksum, **options)
+
+    async def download_url(self, uri: str, version_id: str | None) -> str:
+        url: str = await (await self._get()).download_url(uri, version_id)
+        return url
+
+    async def close(self) -> None:
+        if self._resolver is not None:
+            await self._resolver.close()
 
 
 def _start_worker(settings: Settings, db: Database, state: dict[str, Any], stack: AsyncExitStack) -> Any:

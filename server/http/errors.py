@@ -15,6 +15,7 @@ from graphql import GraphQLError
 
 from server.db.pool import UNAVAILABLE_ERRORS
 from server.errors import ServiceError, Unavailable
+from server.storage.base import StoreUnavailable
 
 log = logging.getLogger("lineage.errors")
 
@@ -23,12 +24,7 @@ def error_body(code: str, message: str) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code}}]}
 
 
-def _unavailable_type() -> tuple[type[BaseException], ...]:
-    try:
-        from server.storage.base import StoreUnavailable
-    except ImportError:  # storage layer not present
-        return UNAVAILABLE_ERRORS
-    return (*UNAVAILABLE_ERRORS, StoreUnavailable)
+_UNAVAILABLE = (*UNAVAILABLE_ERRORS, StoreUnavailable)
 
 
 def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
@@ -47,7 +43,7 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         code = str(error.extensions["code"])
     elif original is None or error.path is None:
         code = "BAD_USER_INPUT"
-    elif isinstance(original, _unavailable_type()):
+    elif isinstance(original, _UNAVAILABLE):
         code = "UNAVAILABLE"
         formatted["message"] = Unavailable("a backing service is unreachable; try again shortly").message
         log.warning("request %s: unavailable: %r", request_id, original)

@@ -26,6 +26,8 @@ from graphql import (
     value_from_ast_untyped,
 )
 
+from server.domain.graph import MAX_LIMIT as MAX_LINEAGE_LIMIT
+from server.domain.pagination import MAX_FIRST
 from server.errors import QueryTooComplex
 
 MAX_DEPTH = 15
@@ -77,11 +79,15 @@ class _Walker:
                 field_def = fields.get(name)
                 child = get_named_type(field_def.type) if field_def else None
                 factor = multiplier
+                # Counts are capped at what the field accepts, so an out-of-range
+                # `first`/`limit` gets the field's own BAD_USER_INPUT, not this error.
                 if child is not None and child.name.endswith("Connection"):
-                    factor = multiplier * self._int_arg(selection, "first", DEFAULT_FIRST)
+                    first = self._int_arg(selection, "first", DEFAULT_FIRST)
+                    factor = multiplier * min(first, MAX_FIRST)
                     self._add(factor)
                 elif child is not None and child.name == "LineageGraph":
-                    factor = multiplier * self._int_arg(selection, "limit", DEFAULT_LINEAGE_LIMIT)
+                    limit = self._int_arg(selection, "limit", DEFAULT_LINEAGE_LIMIT)
+                    factor = multiplier * min(limit, MAX_LINEAGE_LIMIT)
                     self._add(factor)
                 if selection.selection_set is not None:
                     self.walk(selection.selection_set, child, depth + 1, factor, spreads)
