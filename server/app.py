@@ -138,7 +138,8 @@ class LazyReferences:
     async def _get(self) -> Any:
         async with self._lock:
             if self._resolver is None:
-                
+                from server.storage.references import ReferenceResolver
+
                 self._resolver = await ReferenceResolver.create(
                     endpoint_url=self._settings.s3_endpoint_url,
                     url_ttl_seconds=self._settings.signed_url_ttl_seconds,

@@ -21,6 +21,8 @@ from server.storage.base import STAGING_KEY_RE, BlobStore, blob_key
 log = logging.getLogger("lineage.worker")
 
 BATCH = 1000
+# pg advisory lock key of the staging sweep (any constant unique to this purpose)
+STAGING_SWEEP_LOCK = 0x6C696E5F73746167  # "lin_stag"
 _UNNEEDED = """NOT EXISTS (SELECT 1 FROM manifest_entries m WHERE m.digest = b.sha256 AND m.ref IS NULL)"""
 
 
@@ -134,22 +136,32 @@ class Worker:
                 return total
 
     async def sweep_staging(self) -> int:
-        """Delete staged uploads whose version is no longer PENDING (committed, removed)."""
-        keys: list[tuple[str, int]] = []
-        async for info in self.store.list("staging"):
-            match = STAGING_KEY_RE.fullmatch(info.key)
-            if match and match[1].isdigit():
-                keys.append((info.key, int(match[1])))
-        if not keys:
-            return 0
-        pending = {
-            r["id"]
-            for r in await self.db.fetch(
-                "SELECT id FROM artifact_versions WHERE id = ANY($1::bigint[]) AND state = 'PENDING'",
-                sorted({v for _, v in keys}),
-            )
-        }
-        stale = [key for key, version in keys if version not in pending]
-        for start in range(0, len(stale), BATCH):
-            await self.store.delete(stale[start : start + BATCH])
-        return len(stale)
+        """Delete staged uploads whose version is no longer PENDING (committed, removed).
+
+        Staged objects have no rows to claim with SKIP LOCKED, so one replica at a time
+        sweeps, under a transaction-scoped advisory lock; the others skip this step. The
+        holder deletes what it found before releasing the lock, so the next one to sweep
+        lists only what is still there: each stale upload is deleted (and counted) once.
+        """
+        async with self.db.transaction() as conn:
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", STAGING_SWEEP_LOCK):
+                return 0
+            keys: list[tuple[str, int]] = []
+            async for info in self.store.list("staging"):
+                match = STAGING_KEY_RE.fullmatch(info.key)
+                if match and match[1].isdigit():
+                    keys.append((info.key, int(match[1])))
+            if not keys:
+                return 0
+            pending = {
+                r["id"]
+                for r in await conn.fetch(
+                    """SELECT id FROM artifact_versions
+                        WHERE id = ANY($1::bigint[]) AND state = 'PENDING'""",
+                    sorted({v for _, v in keys}),
+                )
+            }
+            stale = [key for key, version in keys if version not in pending]
+            for start in range(0, len(stale), BATCH):
+                await self.store.delete(stale[start : start + BATCH])
+            return len(stale)

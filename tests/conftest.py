@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fixtures.service", "tests.fixtures.s3"]
+pytest_plugins = ["tests.fixtures.service", "tests.fixtures.s3", "tests.fixtures.artifacts"]

@@ -13,12 +13,14 @@ import asyncpg
 from server.db.database import Queryable
 from server.domain import access
 from server.domain.access import ProjectAccess, Viewer
+from server.domain.manifests import check_cursor_text, check_storable_text
 from server.domain.names import check_name, parse_artifact_path
 from server.domain.pagination import Page, PageArgs, check_cursor_shape, keyset_after
 from server.domain.projects import find_project
 from server.errors import BadUserInput
 
 VERSION_SPEC_RE = re.compile(r"v(\d{1,9})")
+MAX_VERSION_INDEX = 2**31 - 1  # version_index is a Postgres integer
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,10 @@ async def find_collection(db: Queryable, project_id: int, name: str) -> Collecti
 
 async def resolve_spec(db: Queryable, collection_id: int, spec: str) -> int | None:
     """The version id an alias, "latest" or "vN" names now (None when nothing)."""
+    try:
+        check_storable_text(spec, "alias")
+    except BadUserInput:
+        return None  # no alias can be spelled like that, so nothing is named
     if spec.lower() == "latest":
         return await db.fetchval(
             """SELECT id FROM artifact_versions WHERE collection_id = $1 AND state = 'COMMITTED'
@@ -199,6 +205,7 @@ async def list_collections(
 ) -> Page[CollectionRow]:
     """Collections of a (readable) project by name, optionally of one type."""
     check_cursor_shape(page.after, [str])
+    check_cursor_text(page.after)
     args: list[Any] = [project_id]
     where = "c.project_id = $1"
     if type_ is not None:
@@ -222,6 +229,8 @@ async def list_collections(
 async def list_versions(db: Queryable, collection_id: int, page: PageArgs) -> Page[ArtifactRow]:
     """Committed versions and tombstones, newest first (PENDING ones are invisible)."""
     check_cursor_shape(page.after, [int])
+    if page.after is not None and not 0 <= page.after[0] <= MAX_VERSION_INDEX:
+        raise BadUserInput("invalid cursor: pass an endCursor from an earlier page")
     args: list[Any] = [collection_id]
     where = "v.collection_id = $1 AND v.state <> 'PENDING'"
     if page.after is not None:

@@ -45,6 +45,32 @@ class Entry:
         return self.ref is None
 
 
+def check_storable_text(value: str, what: str) -> str:
+    """Text Postgres can store: no NUL, and valid Unicode. JSON escapes can carry unpaired
+    surrogates ("\\ud800") that no UTF-8 encoder accepts; left alone they fail deep in the
+    database driver as an INTERNAL error instead of telling the client what to fix."""
+    if "\x00" in value:
+        raise BadUserInput(f"invalid {what}: it contains a NUL character")
+    if not _encodable(value):
+        raise BadUserInput(f"invalid {what}: not valid Unicode (unpaired surrogate)")
+    return value
+
+
+def check_cursor_text(after: list[Any] | None) -> None:
+    """Keyset cursors come from clients: their strings must be storable text too."""
+    for value in after or ():
+        if isinstance(value, str) and ("\x00" in value or not _encodable(value)):
+            raise BadUserInput("invalid cursor: pass an endCursor from an earlier page")
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_path(path: str) -> str:
     problem = None
     if not path:
@@ -99,7 +125,9 @@ def _prefix_upper_bound(prefix: str) -> str | None:
     UTF-8 byte order = the "C" collation of the path column)."""
     while prefix:
         last = ord(prefix[-1])
-        if last < 0x10FFFF and not 0xD7FF <= last < 0xE000:
+        if last == 0xD7FF:  # the next code point after the surrogate gap
+            return prefix[:-1] + chr(0xE000)
+        if last < 0x10FFFF and not 0xD800 <= last < 0xE000:
             return prefix[:-1] + chr(last + 1)
         prefix = prefix[:-1]
     return None
@@ -110,6 +138,9 @@ async def list_entries(
 ) -> Page[Entry]:
     """Entries in path order; the (version_id, path) primary key makes this an index scan."""
     check_cursor_shape(page.after, [str])
+    check_cursor_text(page.after)
+    if prefix is not None:
+        check_storable_text(prefix, "prefix")
     args: list[Any] = [version_id]
     where = ["version_id = $1"]
     lower = prefix or ""

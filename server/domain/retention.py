@@ -21,9 +21,9 @@ async def set_ttl(db: Database, viewer: Viewer | None, version_id: int, ttl: int
         if artifact.state == "DELETED":
             raise Conflict(f"artifact {artifact.path} is deleted; a TTL means nothing for it")
         await conn.execute(
-            """UPDATE artifact_versions SET ttl_seconds = $2,
+            """UPDATE artifact_versions SET ttl_seconds = $2::integer,
                       expires_at = CASE WHEN state = 'COMMITTED'
-                                        THEN created_at + $2 * interval '1 second' END
+                                        THEN created_at + $2::integer * interval '1 second' END
                 WHERE id = $1""",
             version_id,
             ttl,

@@ -23,16 +23,18 @@ from server.domain.manifests import (
     Entry,
     EntryInput,
     check_path,
+    check_storable_text,
     check_stored_entry,
     check_unique_paths,
     manifest_digest,
 )
 from server.domain.names import check_alias, check_name
-from server.domain.runs import MAX_JSON_BYTES, writable_run
+from server.domain.runs import MAX_JSON_BYTES, check_json_object, writable_run
 from server.errors import BadUserInput, Conflict, NotFound
 
 MAX_TTL_SECONDS = 2**31 - 1
 MAX_DESCRIPTION_CHARS = 64 * 1024
+MAX_TOTAL_SIZE = 2**63 - 1  # artifact_versions.size is a bigint
 PROMOTE_CONCURRENCY = 8
 REFERENCE_CONCURRENCY = 16
 
@@ -68,7 +70,12 @@ def check_metadata(metadata: Any) -> dict[str, Any]:
         return {}
     if not isinstance(metadata, dict):
         raise BadUserInput(f"metadata must be a JSON object, got {type(metadata).__name__}")
-    if len(json.dumps(metadata, ensure_ascii=False).encode()) > MAX_JSON_BYTES:
+    check_json_object(metadata, "metadata")  # what jsonb cannot hold: NUL, NaN, infinities
+    try:
+        encoded = json.dumps(metadata, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise BadUserInput("metadata is not valid Unicode (unpaired surrogate)") from None
+    if len(encoded) > MAX_JSON_BYTES:
         raise BadUserInput("metadata is larger than 1 MiB encoded; log big data as a file")
     return metadata
 
@@ -88,6 +95,7 @@ def unique_aliases(aliases: Sequence[str], *, ignore_latest: bool = False) -> li
     for alias in aliases:
         if ignore_latest and alias.lower() == "latest":
             continue
+        check_storable_text(alias, "alias")
         check_alias(alias)
         seen.setdefault(alias.lower(), alias)
     return list(seen.values())
@@ -102,6 +110,7 @@ async def _expand_entries(references: Any, inputs: Sequence[EntryInput]) -> list
     refs = [e for e in inputs if e.ref is not None]
     for e in refs:
         check_path(e.path)
+        check_storable_text(e.ref or "", f"reference of entry {e.path!r}")
     if refs and references is None:
         raise BadUserInput("reference entries need S3 settings on the server")
     limit = asyncio.Semaphore(REFERENCE_CONCURRENCY)
@@ -122,6 +131,8 @@ async def _expand_entries(references: Any, inputs: Sequence[EntryInput]) -> list
     if len(entries) > MAX_ENTRIES:
         raise BadUserInput(f"references expand to {len(entries):,} entries; the limit is {MAX_ENTRIES:,}")
     check_unique_paths(entries)
+    if sum(e.size or 0 for e in entries) > MAX_TOTAL_SIZE:
+        raise BadUserInput("the entries' sizes add up to more than 2^63-1 bytes; check them")
     sizes: dict[str, int | None] = {}
     for entry in stored:
         if sizes.setdefault(entry.digest, entry.size) != entry.size:
@@ -135,8 +146,10 @@ async def log_artifact(
     access.require_signed_in(viewer)
     check_name(req.name, "artifact name")
     check_name(req.type, "artifact type")
-    if req.description is not None and len(req.description) > MAX_DESCRIPTION_CHARS:
-        raise BadUserInput("description is longer than 64 KiB")
+    if req.description is not None:
+        check_storable_text(req.description, "description")
+        if len(req.description) > MAX_DESCRIPTION_CHARS:
+            raise BadUserInput("description is longer than 64 KiB")
     metadata = check_metadata(req.metadata)
     aliases = unique_aliases(req.aliases, ignore_latest=True)
     ttl = check_ttl(req.ttl_seconds)
@@ -225,10 +238,14 @@ async def _collection_for(
 
 
 async def _committed_with_digest(conn: Connection, collection_id: int, digest: str) -> int | None:
+    """The committed version with this digest, share-locked until the caller's transaction
+    ends: a concurrent deleteArtifact or TTL expiry (which lock the row FOR UPDATE) either
+    finishes first, and then the row no longer qualifies, or waits until we are done. So
+    a deduplicated log never lands on a version turning into a tombstone under it."""
     return await conn.fetchval(
         """SELECT id FROM artifact_versions
             WHERE collection_id = $1 AND digest = $2 AND state = 'COMMITTED'
-            ORDER BY version_index LIMIT 1""",
+            ORDER BY version_index LIMIT 1 FOR SHARE""",
         collection_id,
         digest,
     )
@@ -244,9 +261,13 @@ async def _record_log(conn: Connection, run_id: int, version_id: int) -> None:
 
 
 async def _commit_pending(conn: Connection, version_id: int) -> tuple[int, bool]:
-    """Commit a PENDING version whose blobs are all held: (committed version id, dedup)."""
+    """Commit a PENDING version whose blobs are all held: (committed version id, dedup).
+
+    The caller holds the version's row (it inserted it in this transaction, or locked it
+    FOR UPDATE), so no one else commits, deletes or removes it meanwhile."""
     row = await conn.fetchrow(
-        "SELECT collection_id, digest, logged_by, pending_aliases FROM artifact_versions WHERE id = $1",
+        """SELECT collection_id, digest, logged_by, pending_aliases FROM artifact_versions
+            WHERE id = $1 AND state = 'PENDING'""",
         version_id,
     )
     assert row is not None
@@ -254,9 +275,6 @@ async def _commit_pending(conn: Connection, version_id: int) -> tuple[int, bool]
     # The collection's row lock serialises commits: indices stay dense (v0, v1, ...) and
     # two commits of equal content cannot both become versions.
     await conn.execute("SELECT 1 FROM artifact_collections WHERE id = $1 FOR UPDATE", collection)
-    state = await conn.fetchval("SELECT state FROM artifact_versions WHERE id = $1", version_id)
-    if state != "PENDING":
-        return version_id, False  # a concurrent commit of this same version won
     existing = await _committed_with_digest(conn, collection, row["digest"])
     if existing is not None:
         await conn.execute("DELETE FROM artifact_versions WHERE id = $1", version_id)
@@ -279,18 +297,48 @@ async def _commit_pending(conn: Connection, version_id: int) -> tuple[int, bool]
 
 
 async def commit_artifact(db: Database, store: Any, viewer: Viewer | None, version_id: int) -> ArtifactRow:
-    from server.storage.base import staging_key
-
     access.require_signed_in(viewer)
     version = (await artifacts_by_ids(db, viewer, [version_id])).get(version_id)
     if version is None:
         raise NotFound("artifact not found")
     access.require_write(viewer, version, f"artifact {version.name}")
-    if version.state == "COMMITTED":
-        return version
-    if version.state == "DELETED":
-        raise Conflict(f"artifact {version.path} was deleted; log it again")
-    missing = await db.fetch(
+    # One commit of a version at a time: the row lock is held while the staged uploads are
+    # promoted, so a client retrying a slow commit waits for the first try and then sees
+    # its result, instead of finding the staged objects already claimed and being told they
+    # are missing. Everything below runs on this one connection (no second acquire from the
+    # pool while holding it, so concurrent commits cannot starve the pool into a deadlock).
+    async with db.transaction() as conn:
+        state = await conn.fetchval(
+            "SELECT state FROM artifact_versions WHERE id = $1 FOR UPDATE", version_id
+        )
+        if state is None:  # removed meanwhile (abandoned, or merged into an equal version)
+            raise NotFound("artifact not found")
+        if state == "COMMITTED":
+            return await get_artifact(conn, version_id)
+        if state == "DELETED":
+            raise Conflict(f"artifact {version.path} was deleted; log it again")
+        bad = await _promote_uploads(conn, store, version_id)
+        if not bad:
+            committed, _ = await _commit_pending(conn, version_id)
+            return await get_artifact(conn, committed)
+    # Raised after the transaction committed the blobs that did verify: their staged
+    # objects are gone, so forgetting them would make the retry fail for good.
+    listed = ", ".join(
+        f"{r['path']!r} (sha256 {r['digest'][:12]}…, {r['size']} bytes)" for r in bad[:5]
+    )
+    more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+    raise BadUserInput(
+        f"{len(bad)} upload(s) missing or not matching their digest and size: {listed}{more}; "
+        "PUT the exact bytes to the upload URLs, then commit again"
+    )
+
+
+async def _promote_uploads(conn: Connection, store: Any, version_id: int) -> list[Any]:
+    """Verify and promote the staged uploads of blobs the service lacks; record the good
+    ones in ``blobs`` and return the manifest rows (digest, size, path) that failed."""
+    from server.storage.base import staging_key
+
+    missing = await conn.fetch(
         """SELECT DISTINCT ON (m.digest) m.digest, m.size, m.path FROM manifest_entries m
             WHERE m.version_id = $1 AND m.ref IS NULL
               AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.sha256 = m.digest)
@@ -306,32 +354,30 @@ async def commit_artifact(db: Database, store: Any, viewer: Viewer | None, versi
     verified = await asyncio.gather(*(promote(r["digest"], r["size"]) for r in missing))
     good = [(r["digest"], r["size"]) for r, ok in zip(missing, verified, strict=True) if ok]
     if good:
-        await db.execute(
+        await conn.execute(
             """INSERT INTO blobs (sha256, size) SELECT * FROM unnest($1::text[], $2::bigint[])
                ON CONFLICT (sha256) DO UPDATE SET unneeded_since = NULL""",
             [d for d, _ in good],
             [s for _, s in good],
         )
-    bad = [r for r, ok in zip(missing, verified, strict=True) if not ok]
-    if bad:
-        listed = ", ".join(f"{r['path']!r} (sha256 {r['digest'][:12]}…, {r['size']} bytes)" for r in bad[:5])
-        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-        raise BadUserInput(
-            f"{len(bad)} upload(s) missing or not matching their digest and size: {listed}{more}; "
-            "PUT the exact bytes to the upload URLs, then commit again"
-        )
-    async with db.transaction() as conn:
-        committed, _ = await _commit_pending(conn, version_id)
-        return await get_artifact(conn, committed)
+    return [r for r, ok in zip(missing, verified, strict=True) if not ok]
 
 
 async def use_artifact(db: Database, viewer: Viewer | None, run_path: str, artifact_path: str) -> ArtifactRow:
     access.require_signed_in(viewer)
+    check_storable_text(artifact_path, "artifact path")
     async with db.transaction() as conn:
         run = await writable_run(conn, viewer, run_path)
         artifact = await find_artifact(conn, viewer, artifact_path)
         if artifact is None:
             raise NotFound(f"artifact {artifact_path} not found")
+        # share-lock the version: a concurrent delete or expiry finishes first (and we
+        # see the tombstone) or waits until the use is recorded on a live version
+        state = await conn.fetchval(
+            "SELECT state FROM artifact_versions WHERE id = $1 FOR SHARE", artifact.id
+        )
+        if state != artifact.state:
+            artifact = await get_artifact(conn, artifact.id)
         if artifact.state != "COMMITTED":
             raise Conflict(f"artifact {artifact.path} was deleted; use another version")
         await conn.execute(

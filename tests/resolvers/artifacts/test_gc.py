@@ -1,0 +1,142 @@
+"""Garbage collection: blobs no live version needs leave the store; shared ones stay."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from server.db.database import Database
+from server.storage.base import BlobStore
+from server.worker import Worker
+from tests.fixtures.artifacts import (
+    COMMIT,
+    DELETE,
+    SET_TTL,
+    StoreApi,
+    artifact_path,
+    blob_key_of,
+    content,
+    download_all,
+    entries,
+    get,
+    log_and_commit,
+    log_artifact,
+    new_run,
+    sha,
+    upload_all,
+)
+
+
+async def urls(api: StoreApi, key: str, path: str) -> dict[str, str]:
+    found = await entries(api, key, path, first=100)
+    return {e["node"]["path"]: e["node"]["downloadUrl"] for e in found["edges"]}
+
+
+async def test_gc_removes_unneeded_blobs_and_keeps_shared_ones(
+    store_api: StoreApi, make_user: Any, blob_store: BlobStore,
+    make_worker: Callable[..., Worker], db: Database,
+) -> None:  # fmt: skip
+    user = await make_user()
+    run = await new_run(store_api, user.key)
+    only, shared = content("only", size=2000), content("shared")
+    doomed = await log_and_commit(
+        store_api, user.key, run, "doomed", {"only.bin": only, "shared.txt": shared}
+    )
+    await log_and_commit(store_api, user.key, run, "keeper", {"s.txt": shared})
+    old_urls = await urls(store_api, user.key, artifact_path(run, "doomed", "v0"))
+
+    await store_api.ok(DELETE, {"id": doomed["id"]}, key=user.key)
+    # within the grace period nothing goes
+    await make_worker().run_once()
+    assert await blob_store.head(blob_key_of(only)) is not None
+    assert (await get(old_urls["only.bin"], store_api)).status_code == 200
+
+    stats = await make_worker(gc_grace_seconds=0).run_once()
+    assert stats.blobs_deleted >= 1
+    assert await blob_store.head(blob_key_of(only)) is None
+    assert await db.fetchval("SELECT count(*) FROM blobs WHERE sha256 = $1", sha(only)) == 0
+    assert (await get(old_urls["only.bin"], store_api)).status_code in (403, 404)
+    # the content a live version shares stays, downloadable
+    assert await blob_store.head(blob_key_of(shared)) is not None
+    assert (await get(old_urls["shared.txt"], store_api)).content == shared
+    assert await download_all(store_api, user.key, artifact_path(run, "keeper", "v0")) == {
+        "s.txt": shared
+    }
+
+    # content logged again after collection must be uploaded again, and then works
+    again = await log_artifact(store_api, user.key, run, "again", {"o.bin": only})
+    assert [u["path"] for u in again["uploads"]] == ["o.bin"]
+    await upload_all(store_api, again, {"o.bin": only})
+    await store_api.ok(COMMIT, {"id": again["artifact"]["id"]}, key=user.key)
+    assert await download_all(store_api, user.key, artifact_path(run, "again", "v0")) == {
+        "o.bin": only
+    }
+
+
+async def test_blobs_a_pending_version_counts_on_are_kept(
+    store_api: StoreApi, make_user: Any, blob_store: BlobStore, make_worker: Callable[..., Worker]
+) -> None:
+    user = await make_user()
+    run = await new_run(store_api, user.key)
+    held, fresh = content("held"), content("fresh")
+    first = await log_and_commit(store_api, user.key, run, "first", {"h": held})
+    pending = await log_artifact(store_api, user.key, run, "second", {"h": held, "f": fresh})
+    assert [u["path"] for u in pending["uploads"]] == ["f"]  # "h" counted as held
+    await store_api.ok(DELETE, {"id": first["id"]}, key=user.key)
+
+    await make_worker(gc_grace_seconds=0).run_once()
+    assert await blob_store.head(blob_key_of(held)) is not None
+
+    await upload_all(store_api, pending, {"f": fresh})
+    await store_api.ok(COMMIT, {"id": pending["artifact"]["id"]}, key=user.key)
+    files = await download_all(store_api, user.key, artifact_path(run, "second", "v0"))
+    assert files == {"h": held, "f": fresh}
+
+
+async def test_expiry_and_collection_in_one_pass(
+    store_api: StoreApi, make_user: Any, blob_store: BlobStore, make_worker: Callable[..., Worker]
+) -> None:
+    user = await make_user()
+    run = await new_run(store_api, user.key)
+    body = content("short-lived")
+    v0 = await log_and_commit(store_api, user.key, run, "tmp", {"x": body})
+    await store_api.ok(SET_TTL, {"id": v0["id"], "ttl": 0}, key=user.key)
+    stats = await make_worker(gc_grace_seconds=0).run_once()
+    assert stats.expired >= 1
+    assert stats.blobs_deleted >= 1
+    assert await blob_store.head(blob_key_of(body)) is None
+
+
+async def test_abandoned_pending_versions_and_their_uploads_are_cleaned(
+    store_api: StoreApi, make_user: Any, blob_store: BlobStore, make_worker: Callable[..., Worker]
+) -> None:
+    user = await make_user()
+    run = await new_run(store_api, user.key)
+    files = {"a": content("a"), "b": content("b")}
+    pending = await log_artifact(store_api, user.key, run, "ds", files)
+    await upload_all(store_api, pending, files)
+    mine = {sha(b) for b in files.values()}
+
+    async def staged() -> list[str]:
+        return sorted(
+            [k async for k in _keys(blob_store, "staging") if k.rsplit("/", 1)[1] in mine]
+        )
+
+    assert len(await staged()) == 2
+    # younger than the limit: kept, uploads and all
+    await make_worker().run_once()
+    assert len(await staged()) == 2
+    stats = await make_worker(pending_max_age_seconds=0).run_once()
+    assert stats.pending_removed >= 1
+    assert stats.staging_deleted >= 2
+    assert await staged() == []
+    assert (
+        await store_api.error(COMMIT, {"id": pending["artifact"]["id"]}, key=user.key)
+        == "NOT_FOUND"
+    )
+    assert await blob_store.head(blob_key_of(files["a"])) is None
+
+
+async def _keys(store: BlobStore, prefix: str) -> Any:
+    async for info in store.list(prefix):
+        yield info.key
