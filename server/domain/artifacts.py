@@ -13,7 +13,7 @@ import asyncpg
 from server.db.database import Queryable
 from server.domain import access
 from server.domain.access import ProjectAccess, Viewer
-from server.domain.manifests import check_cursor_text, check_storable_text
+from server.domain.manifests import check_storable_text
 from server.domain.names import check_name, parse_artifact_path
 from server.domain.pagination import Page, PageArgs, check_cursor_shape, keyset_after
 from server.domain.projects import find_project
@@ -205,7 +205,6 @@ async def list_collections(
 ) -> Page[CollectionRow]:
     """Collections of a (readable) project by name, optionally of one type."""
     check_cursor_shape(page.after, [str])
-    check_cursor_text(page.after)
     args: list[Any] = [project_id]
     where = "c.project_id = $1"
     if type_ is not None:

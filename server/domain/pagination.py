@@ -60,8 +60,14 @@ def decode_cursor(cursor: str) -> list[Any]:
         values = json.loads(raw)
         if not isinstance(values, list):
             raise ValueError
+        for value in values:
+            # strings reach SQL parameters: no NUL, no unpaired surrogate
+            if isinstance(value, str) and "\x00" in value:
+                raise ValueError
+            if isinstance(value, str):
+                value.encode("utf-8")
         return [_restore(v) for v in values]
-    except (binascii.Error, ValueError, UnicodeDecodeError, TypeError):
+    except (binascii.Error, ValueError, UnicodeError, TypeError):
         raise BadUserInput(
             f"invalid cursor {cursor[:40]!r}: pass an endCursor from an earlier page"
         ) from None

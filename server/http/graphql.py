@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -27,6 +28,24 @@ from server.http.errors import error_body, format_error
 from server.http.guard import check_query_limits
 
 log = logging.getLogger("lineage.http")
+
+
+# JSON may escape unpaired surrogates ("\ud800") that no UTF-8 text can hold; refused
+# here once, rather than failing deep in the database driver. The regex is a cheap
+# pre-check so big bodies are only re-encoded when they contain such an escape.
+_LONE_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE_MESSAGE = (
+    "the request holds text that is not valid Unicode (an unpaired surrogate escape such "
+    "as \\ud800): send valid UTF-8 text"
+)
+
+
+def _encodable(payload: Any) -> bool:
+    try:
+        json.dumps(payload, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _bad_request(message: str) -> JSONResponse:
@@ -66,6 +85,8 @@ async def _handle(request: Request, request_id: str) -> tuple[JSONResponse, str]
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         return _bad_request(f"request body is not valid JSON: {exc}"), "unknown"
+    if _LONE_SURROGATE_ESCAPE.search(body) and not _encodable(payload):
+        return JSONResponse(error_body("BAD_USER_INPUT", _SURROGATE_MESSAGE)), "unknown"
     if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
         return _bad_request('send a JSON object with a "query" string'), "unknown"
     variables = payload.get("variables")

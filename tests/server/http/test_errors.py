@@ -225,3 +225,24 @@ async def test_not_found_conflict_and_forbidden(api: Api, make_user: Any) -> Non
         await api.error(create, {"e": unique("ghost"), "n": "p", "v": "PRIVATE"}, alice.key)
         == "NOT_FOUND"
     )
+
+
+async def test_unpaired_surrogate_anywhere_is_bad_user_input(api: Api, make_user) -> None:
+    user = await make_user("sur")
+    # json.dumps would escape it for us; write the escape by hand as a client could
+    body = (
+        '{"query": "mutation($c: JSON) { upsertRun(input: {project: \\"p\\", config: $c}) { id } }",'
+        ' "variables": {"c": {"k": "\\ud800"}}}'
+    )
+    response = await api.http.post(
+        "/graphql", content=body.encode(), headers={"authorization": f"Bearer {user.key}", "content-type": "application/json"}
+    )
+    assert response.status_code == 200
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "surrogate" in response.json()["errors"][0]["message"]
+    # a valid surrogate pair (an emoji, escaped) is fine
+    ok = body.replace("\\ud800", "\\ud83d\\ude00")
+    response = await api.http.post(
+        "/graphql", content=ok.encode(), headers={"authorization": f"Bearer {user.key}", "content-type": "application/json"}
+    )
+    assert "errors" not in response.json(), response.json()
