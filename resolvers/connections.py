@@ -38,9 +38,13 @@ class Connection(Generic[T]):
     @classmethod
     def of(cls, page: Page[R], convert: Callable[[R], T]) -> Connection[T]:
         cursors = page.cursors
-        edges = [Edge(cursor=c, node=convert(item)) for c, item in zip(cursors, page.items, strict=True)]
+        edges = [
+            Edge(cursor=c, node=convert(item)) for c, item in zip(cursors, page.items, strict=True)
+        ]
         return Connection(
             edges=edges,
-            page_info=PageInfo(has_next_page=page.has_next, end_cursor=cursors[-1] if cursors else None),
+            page_info=PageInfo(
+                has_next_page=page.has_next, end_cursor=cursors[-1] if cursors else None
+            ),
             count=page.count,
         )

@@ -13,21 +13,23 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from resolvers.accounts.mutations import AccountMutations
+from resolvers.accounts.queries import AccountQueries
+from resolvers.accounts.types import Entity, User
 from resolvers.artifacts.mutations import ArtifactMutations
 from resolvers.artifacts.queries import ArtifactQueries
 from resolvers.artifacts.types import Artifact, ArtifactCollection
-from resolvers.accounts.queries import AccountQueries
 from resolvers.node import NodeQueries
 from resolvers.projects.mutations import ProjectMutations
 from resolvers.projects.queries import ProjectQueries
+from resolvers.projects.types import Project
 from resolvers.runs.mutations import RunMutations
 from resolvers.runs.queries import RunQueries
-from resolvers.scalars import SCALAR_MAP
-from resolvers.accounts.types import Entity, User
-from resolvers.projects.types import Project
 from resolvers.runs.types import Run, Sweep
+from resolvers.scalars import SCALAR_MAP
 
-Query = merge_types("Query", (NodeQueries, AccountQueries, ProjectQueries, RunQueries, ArtifactQueries))
+Query = merge_types(
+    "Query", (NodeQueries, AccountQueries, ProjectQueries, RunQueries, ArtifactQueries)
+)
 Mutation = merge_types(
     "Mutation", (AccountMutations, ProjectMutations, RunMutations, ArtifactMutations)
 )

@@ -158,7 +158,9 @@ class LazyReferences:
             await self._resolver.close()
 
 
-def _start_worker(settings: Settings, db: Database, state: dict[str, Any], stack: AsyncExitStack) -> Any:
+def _start_worker(
+    settings: Settings, db: Database, state: dict[str, Any], stack: AsyncExitStack
+) -> Any:
     if not settings.run_worker:
         return None
     worker = Worker(db, state["store"], settings)

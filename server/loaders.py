@@ -53,7 +53,9 @@ class Loaders:
 
     @cached_property
     def project_by_id(self) -> DataLoader[int, projects.ProjectRow | None]:
-        return by_key_loader(lambda ids: projects.readable_projects_by_ids(self.db, self.viewer, ids))
+        return by_key_loader(
+            lambda ids: projects.readable_projects_by_ids(self.db, self.viewer, ids)
+        )
 
     @cached_property
     def run_by_id(self) -> DataLoader[int, runs.RunRow | None]:

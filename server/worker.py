@@ -23,7 +23,9 @@ log = logging.getLogger("lineage.worker")
 BATCH = 1000
 # pg advisory lock key of the staging sweep (any constant unique to this purpose)
 STAGING_SWEEP_LOCK = 0x6C696E5F73746167  # "lin_stag"
-_UNNEEDED = """NOT EXISTS (SELECT 1 FROM manifest_entries m WHERE m.digest = b.sha256 AND m.ref IS NULL)"""
+_UNNEEDED = (
+    """NOT EXISTS (SELECT 1 FROM manifest_entries m WHERE m.digest = b.sha256 AND m.ref IS NULL)"""
+)
 
 
 @dataclass
@@ -85,7 +87,9 @@ class Worker:
                 float(self.settings.pending_max_age_seconds), BATCH,
             )]  # fmt: skip
             if ids:
-                await conn.execute("DELETE FROM artifact_versions WHERE id = ANY($1::bigint[])", ids)
+                await conn.execute(
+                    "DELETE FROM artifact_versions WHERE id = ANY($1::bigint[])", ids
+                )
         return len(ids)
 
     async def mark_unneeded_blobs(self) -> None:

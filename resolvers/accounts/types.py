@@ -27,7 +27,12 @@ class Entity(Node):
 
     @classmethod
     def of(cls, row: accounts.EntityRow) -> Entity:
-        return cls(id=strawberry.ID(encode_id("Entity", row.id)), name=row.name, is_team=row.is_team, row=row)
+        return cls(
+            id=strawberry.ID(encode_id("Entity", row.id)),
+            name=row.name,
+            is_team=row.is_team,
+            row=row,
+        )
 
     @strawberry.field
     async def project(self, info: Info, name: str) -> ProjectType | None:

@@ -19,7 +19,9 @@ from server.errors import NotFound
 @strawberry.input
 class ManifestEntryInput:
     path: str
-    digest: str | None = strawberry.field(default=None, description="sha256 hex of the content, for stored files.")
+    digest: str | None = strawberry.field(
+        default=None, description="sha256 hex of the content, for stored files."
+    )
     size: Int64 | None = None
     ref: str | None = strawberry.field(
         default=None,
@@ -60,7 +62,8 @@ class LogArtifactInput:
     description: str | None = None
     metadata: JSON | None = None
     aliases: list[str] | None = strawberry.field(
-        default=None, description='User aliases to move onto the new version; "latest" is always applied.'
+        default=None,
+        description='User aliases to move onto the new version; "latest" is always applied.',
     )
     ttl_duration_seconds: int | None = None
     entries: list[ManifestEntryInput]
@@ -87,7 +90,9 @@ class LogArtifactPayload:
 @strawberry.input
 class UseArtifactInput:
     run: str = strawberry.field(description='Path "entity/project/runId" of the using run.')
-    artifact: str = strawberry.field(description="Artifact path; may name another project the viewer can read.")
+    artifact: str = strawberry.field(
+        description="Artifact path; may name another project the viewer can read."
+    )
 
 
 @strawberry.input
@@ -119,13 +124,17 @@ class ArtifactMutations:
             metadata=input.metadata,
             aliases=input.aliases or (),
             ttl_seconds=input.ttl_duration_seconds,
-            entries=[EntryInput(e.path, e.digest, e.size, e.ref, e.checksum) for e in input.entries],
+            entries=[
+                EntryInput(e.path, e.digest, e.size, e.ref, e.checksum) for e in input.entries
+            ],
         )
         result = await versions.log_artifact(ctx.db, ctx.store, ctx.references, ctx.viewer, request)
         ctx.loaders.clear()
         return LogArtifactPayload(
             artifact=Artifact.of(result.artifact),
-            uploads=[UploadTarget(path=u.path, url=u.url, headers=u.headers) for u in result.uploads],
+            uploads=[
+                UploadTarget(path=u.path, url=u.url, headers=u.headers) for u in result.uploads
+            ],
             deduplicated=result.deduplicated,
         )
 
@@ -142,30 +151,46 @@ class ArtifactMutations:
         description="Record that a run used the version the path resolves to now (aliases are resolved at use time)."
     )
     async def use_artifact(self, info: Info, input: UseArtifactInput) -> Artifact:
-        row = await versions.use_artifact(info.context.db, info.context.viewer, input.run, input.artifact)
+        row = await versions.use_artifact(
+            info.context.db, info.context.viewer, input.run, input.artifact
+        )
         info.context.loaders.clear()
         return Artifact.of(row)
 
     @strawberry.mutation(
         description='Move aliases to this version (an alias is on at most one version per collection, matched regardless of case); "latest" and "vN" are managed by the service and refused here.'
     )
-    async def update_artifact_aliases(self, info: Info, input: UpdateArtifactAliasesInput) -> Artifact:
+    async def update_artifact_aliases(
+        self, info: Info, input: UpdateArtifactAliasesInput
+    ) -> Artifact:
         row = await aliases.update_aliases(
-            info.context.db, info.context.viewer, artifact_pk(input.id), input.add or (), input.remove or ()
+            info.context.db,
+            info.context.viewer,
+            artifact_pk(input.id),
+            input.add or (),
+            input.remove or (),
         )
         info.context.loaders.clear()
         return Artifact.of(row)
 
     @strawberry.mutation(description="Null removes the TTL.")
-    async def set_artifact_ttl(self, info: Info, id: strawberry.ID, ttl_duration_seconds: int | None) -> Artifact:
-        row = await retention.set_ttl(info.context.db, info.context.viewer, artifact_pk(id), ttl_duration_seconds)
+    async def set_artifact_ttl(
+        self, info: Info, id: strawberry.ID, ttl_duration_seconds: int | None
+    ) -> Artifact:
+        row = await retention.set_ttl(
+            info.context.db, info.context.viewer, artifact_pk(id), ttl_duration_seconds
+        )
         info.context.loaders.clear()
         return Artifact.of(row)
 
     @strawberry.mutation(
         description="Turn the version into a tombstone; refused with CONFLICT while it has user aliases, unless deleteAliases is true."
     )
-    async def delete_artifact(self, info: Info, id: strawberry.ID, delete_aliases: bool = False) -> Artifact:
-        row = await retention.delete_artifact(info.context.db, info.context.viewer, artifact_pk(id), delete_aliases)
+    async def delete_artifact(
+        self, info: Info, id: strawberry.ID, delete_aliases: bool = False
+    ) -> Artifact:
+        row = await retention.delete_artifact(
+            info.context.db, info.context.viewer, artifact_pk(id), delete_aliases
+        )
         info.context.loaders.clear()
         return Artifact.of(row)

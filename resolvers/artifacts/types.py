@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import posixpath
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
 from resolvers.connections import Connection
 from resolvers.enums import ArtifactState, LineageDirection
-from resolvers.lineage.fields import hop_connection, lineage_graph
 from resolvers.info import Info
+from resolvers.lineage.fields import hop_connection, lineage_graph
 from resolvers.node import Node, node_loader
 from resolvers.projects.types import Project
 from resolvers.runs.types import LINEAGE_DESCRIPTION, LineageGraphType, Run
@@ -49,7 +48,9 @@ class ManifestEntry:
             return url
         if not self.entry.ref.startswith("s3://") or info.context.references is None:
             return None
-        url = await info.context.references.download_url(self.entry.ref, self.entry.extra.get("versionID"))
+        url = await info.context.references.download_url(
+            self.entry.ref, self.entry.extra.get("versionID")
+        )
         return url
 
 
@@ -57,11 +58,19 @@ class ManifestEntry:
 class Manifest:
     version_id: strawberry.Private[int]
 
-    @strawberry.field(description="Entries in path order; prefix keeps those whose path starts with it.")
+    @strawberry.field(
+        description="Entries in path order; prefix keeps those whose path starts with it."
+    )
     async def entries(
-        self, info: Info, first: int | None = None, after: str | None = None, prefix: str | None = None
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        prefix: str | None = None,
     ) -> Connection[ManifestEntry]:
-        page = await manifests.list_entries(info.context.db, self.version_id, page_args(first, after), prefix)
+        page = await manifests.list_entries(
+            info.context.db, self.version_id, page_args(first, after), prefix
+        )
         return Connection.of(page, ManifestEntry.of)
 
 
@@ -85,7 +94,9 @@ class ArtifactCollection(Node):
         return Project.of(project)
 
     @strawberry.field(description="Committed versions (and tombstones), newest first.")
-    async def versions(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Artifact]:
+    async def versions(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Artifact]:
         page = await artifacts.list_versions(info.context.db, self.row.id, page_args(first, after))
         return Connection.of(page, Artifact.of)
 
@@ -146,7 +157,9 @@ class Artifact(Node):
     def manifest(self) -> Manifest:
         return Manifest(version_id=self.row.id)
 
-    @strawberry.field(description="The run that logged this version; null when hidden from the viewer.")
+    @strawberry.field(
+        description="The run that logged this version; null when hidden from the viewer."
+    )
     async def logged_by(self, info: Info) -> Run | None:
         row = await info.context.loaders.run_by_id.load(self.row.logged_by)
         return Run.of(row) if row else None
@@ -154,10 +167,18 @@ class Artifact(Node):
     @strawberry.field(
         description="Runs that used this version, in order of first use; runs hidden from the viewer are left out."
     )
-    async def used_by(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Run]:
+    async def used_by(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Run]:
         loaders = info.context.loaders
         return await hop_connection(
-            loaders.used_by_page, loaders.used_by_count, loaders.run_by_id, Run.of, self.row.id, first, after
+            loaders.used_by_page,
+            loaders.used_by_count,
+            loaders.run_by_id,
+            Run.of,
+            self.row.id,
+            first,
+            after,
         )
 
     @strawberry.field(description=LINEAGE_DESCRIPTION)
@@ -181,5 +202,3 @@ async def load_artifact(info: Info, pk: int) -> Artifact | None:
 async def load_collection(info: Info, pk: int) -> ArtifactCollection | None:
     row = await info.context.loaders.collection_by_id.load(pk)
     return ArtifactCollection.of(row) if row else None
-
-

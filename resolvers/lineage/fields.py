@@ -31,7 +31,9 @@ async def hop_connection(
 ) -> Connection[T]:
     args = page_args(first, after)
     check_cursor_shape(args.after, [int])
-    page = await pages.load(HopKey(parent, args.first, args.after[0] if args.after else None, type_))
+    page = await pages.load(
+        HopKey(parent, args.first, args.after[0] if args.after else None, type_)
+    )
     loaded = await rows.load_many(page.child_ids)
     # a row can vanish between the two queries (deleted, made private): drop it, keep order
     kept = [(row, seq) for row, seq in zip(loaded, page.seqs, strict=True) if row is not None]
@@ -44,7 +46,9 @@ async def hop_connection(
     )
 
 
-async def lineage_graph(info: Info, kind: str, pk: int, direction: str, depth: int, limit: int) -> Any:
+async def lineage_graph(
+    info: Info, kind: str, pk: int, direction: str, depth: int, limit: int
+) -> Any:
     from resolvers.artifacts.types import Artifact
     from resolvers.lineage.types import LineageEdge, LineageGraph
     from resolvers.runs.types import Run
@@ -57,7 +61,9 @@ async def lineage_graph(info: Info, kind: str, pk: int, direction: str, depth: i
         ctx.loaders.run_by_id.load_many(run_ids), ctx.loaders.artifact_by_id.load_many(artifact_ids)
     )
     runs = {i: Run.of(r) for i, r in zip(run_ids, run_rows, strict=True) if r is not None}
-    artifacts = {i: Artifact.of(a) for i, a in zip(artifact_ids, artifact_rows, strict=True) if a is not None}
+    artifacts = {
+        i: Artifact.of(a) for i, a in zip(artifact_ids, artifact_rows, strict=True) if a is not None
+    }
     nodes: list[Any] = []
     for k, i in found.nodes:
         node = runs.get(i) if k == graph.RUN else artifacts.get(i)
@@ -65,7 +71,11 @@ async def lineage_graph(info: Info, kind: str, pk: int, direction: str, depth: i
             nodes.append(node)
     present = {(graph.RUN, i) for i in runs} | {(graph.ARTIFACT, i) for i in artifacts}
     edges = [
-        LineageEdge(source=encode_id(e.source_kind, e.source), target=encode_id(e.target_kind, e.target), kind=e.kind)
+        LineageEdge(
+            source=encode_id(e.source_kind, e.source),
+            target=encode_id(e.target_kind, e.target),
+            kind=e.kind,
+        )
         for e in found.edges
         if (e.source_kind, e.source) in present and (e.target_kind, e.target) in present
     ]

@@ -24,6 +24,10 @@ class LineageEdge:
 
 @strawberry.type
 class LineageGraph:
-    nodes: list[LineageNode] = strawberry.field(description="Every node reached, the start node included, each once.")
-    edges: list[LineageEdge] = strawberry.field(description="Every edge between two nodes in nodes, each once.")
+    nodes: list[LineageNode] = strawberry.field(
+        description="Every node reached, the start node included, each once."
+    )
+    edges: list[LineageEdge] = strawberry.field(
+        description="Every edge between two nodes in nodes, each once."
+    )
     truncated: bool = strawberry.field(description="True when a limit cut the traversal short.")

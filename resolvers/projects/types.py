@@ -77,7 +77,6 @@ class Project(Node):
         page = await sweeps.list_sweeps(info.context.db, self.row.id, page_args(first, after))
         return Connection.of(page, Sweep.of)
 
-
     @strawberry.field
     async def artifact_collection(self, info: Info, name: str) -> CollectionType | None:
         from resolvers.artifacts.types import ArtifactCollection
@@ -87,11 +86,17 @@ class Project(Node):
 
     @strawberry.field
     async def artifact_collections(
-        self, info: Info, type: str | None = None, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        type: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
     ) -> Connection[CollectionType]:
         from resolvers.artifacts.types import ArtifactCollection
 
-        page = await artifacts.list_collections(info.context.db, self.row.id, type, page_args(first, after))
+        page = await artifacts.list_collections(
+            info.context.db, self.row.id, type, page_args(first, after)
+        )
         return Connection.of(page, ArtifactCollection.of)
 
 

@@ -11,9 +11,13 @@ from server.domain import runs, sweeps
 
 @strawberry.input
 class UpsertRunInput:
-    entity: str | None = strawberry.field(default=None, description="Defaults to the viewer's default entity.")
+    entity: str | None = strawberry.field(
+        default=None, description="Defaults to the viewer's default entity."
+    )
     project: str
-    run_id: str | None = strawberry.field(default=None, description="Generated (8 lowercase letters and digits) when absent.")
+    run_id: str | None = strawberry.field(
+        default=None, description="Generated (8 lowercase letters and digits) when absent."
+    )
     name: str | None = None
     config: JSON | None = None
     sweep: str | None = strawberry.field(default=None, description="sweepId in the same project.")

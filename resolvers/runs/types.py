@@ -10,8 +10,8 @@ from strawberry.scalars import JSON
 
 from resolvers.connections import Connection
 from resolvers.enums import LineageDirection, OptimizationGoal, RunState, SortDirection
-from resolvers.lineage.fields import hop_connection, lineage_graph
 from resolvers.info import Info
+from resolvers.lineage.fields import hop_connection, lineage_graph
 from resolvers.node import Node, node_loader
 from resolvers.projects.types import Project
 from server.domain import runs
@@ -88,7 +88,11 @@ class Run(Node):
 
     @strawberry.field(description="Artifact versions this run logged (outputs), oldest first.")
     async def logged_artifacts(
-        self, info: Info, type: str | None = None, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        type: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
     ) -> Connection[ArtifactType]:
         from resolvers.artifacts.types import Artifact
 
@@ -98,9 +102,15 @@ class Run(Node):
             Artifact.of, self.row.id, first, after, type,
         )  # fmt: skip
 
-    @strawberry.field(description="Artifact versions this run used (inputs), in order of first use.")
+    @strawberry.field(
+        description="Artifact versions this run used (inputs), in order of first use."
+    )
     async def used_artifacts(
-        self, info: Info, type: str | None = None, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        type: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
     ) -> Connection[ArtifactType]:
         from resolvers.artifacts.types import Artifact
 

@@ -14,7 +14,9 @@ from server.domain.artifacts import ArtifactRow, artifacts_by_ids, get_artifact
 from server.errors import BadUserInput, Conflict, NotFound
 
 
-async def move_aliases(conn: Connection, collection_id: int, version_id: int, aliases: Sequence[str]) -> None:
+async def move_aliases(
+    conn: Connection, collection_id: int, version_id: int, aliases: Sequence[str]
+) -> None:
     """Point each alias at ``version_id``, taking it from whichever version had it."""
     if not aliases:
         return
@@ -33,7 +35,9 @@ async def move_aliases(conn: Connection, collection_id: int, version_id: int, al
     )
 
 
-async def writable_artifact(conn: Connection | Database, viewer: Viewer | None, version_id: int) -> ArtifactRow:
+async def writable_artifact(
+    conn: Connection | Database, viewer: Viewer | None, version_id: int
+) -> ArtifactRow:
     access.require_signed_in(viewer)
     artifact = (await artifacts_by_ids(conn, viewer, [version_id])).get(version_id)
     if artifact is None:
@@ -55,8 +59,12 @@ async def update_aliases(
     async with db.transaction() as conn:
         artifact = await writable_artifact(conn, viewer, version_id)
         if artifact.state != "COMMITTED":
-            raise Conflict(f"only committed versions take aliases; {artifact.path} is {artifact.state}")
-        await conn.execute("SELECT 1 FROM artifact_collections WHERE id = $1 FOR UPDATE", artifact.collection_id)
+            raise Conflict(
+                f"only committed versions take aliases; {artifact.path} is {artifact.state}"
+            )
+        await conn.execute(
+            "SELECT 1 FROM artifact_collections WHERE id = $1 FOR UPDATE", artifact.collection_id
+        )
         if to_remove:
             await conn.execute(
                 """DELETE FROM artifact_aliases

@@ -144,7 +144,9 @@ async def collections_by_ids(
 
 async def find_collection(db: Queryable, project_id: int, name: str) -> CollectionRow | None:
     check_name(name, "artifact name")
-    row = await db.fetchrow(f"{_COLLECTION_SELECT} WHERE c.project_id = $1 AND c.name = $2", project_id, name)
+    row = await db.fetchrow(
+        f"{_COLLECTION_SELECT} WHERE c.project_id = $1 AND c.name = $2", project_id, name
+    )
     return _collection(row) if row else None
 
 
@@ -220,7 +222,11 @@ async def list_collections(
     items = [_collection(r) for r in rows[: page.first]]
 
     async def count() -> int:
-        return int(await db.fetchval(f"SELECT count(*) FROM artifact_collections c WHERE {count_where}", *count_args))
+        return int(
+            await db.fetchval(
+                f"SELECT count(*) FROM artifact_collections c WHERE {count_where}", *count_args
+            )
+        )
 
     return Page(items, [[c.name] for c in items], len(rows) > page.first, count)
 
@@ -236,7 +242,8 @@ async def list_versions(db: Queryable, collection_id: int, page: PageArgs) -> Pa
         where += " AND v.version_index < $2"
         args += page.after
     rows = await db.fetch(
-        f"{ARTIFACT_SELECT} WHERE {where} ORDER BY v.version_index DESC LIMIT {page.first + 1}", *args
+        f"{ARTIFACT_SELECT} WHERE {where} ORDER BY v.version_index DESC LIMIT {page.first + 1}",
+        *args,
     )
     items = [artifact_row(r) for r in rows[: page.first]]
 

@@ -22,7 +22,9 @@ MAX_LIMIT = 10_000
 
 RUN, ARTIFACT = "Run", "Artifact"
 _TO_RUN = "JOIN runs r ON r.id = e.run_id JOIN projects p ON p.id = r.project_id"
-_TO_ARTIFACT = "JOIN artifact_versions v ON v.id = e.version_id JOIN projects p ON p.id = v.project_id"
+_TO_ARTIFACT = (
+    "JOIN artifact_versions v ON v.id = e.version_id JOIN projects p ON p.id = v.project_id"
+)
 
 # (direction, kind of the frontier) -> (kind reached, edge table, from column, to column, joins)
 _HOPS = {
@@ -62,7 +64,7 @@ async def _neighbours(
     reached, table, src, dst, joins = _HOPS[(direction, kind)]
     rows = await db.fetch(
         f"""SELECT DISTINCT e.{dst} AS id FROM {table} e {joins}
-             WHERE e.{src} = ANY($1::bigint[]) AND {access.readable_sql('p', 2)}
+             WHERE e.{src} = ANY($1::bigint[]) AND {access.readable_sql("p", 2)}
              ORDER BY 1""",
         ids,
         members,
@@ -71,7 +73,12 @@ async def _neighbours(
 
 
 async def _walk(
-    db: Queryable, members: list[int], start: tuple[str, int], direction: str, depth: int, limit: int
+    db: Queryable,
+    members: list[int],
+    start: tuple[str, int],
+    direction: str,
+    depth: int,
+    limit: int,
 ) -> tuple[list[tuple[str, int]], bool]:
     order = [start]
     seen = {start}
@@ -97,7 +104,12 @@ async def _walk(
 
 
 async def lineage(
-    db: Queryable, viewer: Viewer | None, start: tuple[str, int], direction: str, depth: int, limit: int
+    db: Queryable,
+    viewer: Viewer | None,
+    start: tuple[str, int],
+    direction: str,
+    depth: int,
+    limit: int,
 ) -> Graph:
     check_bounds(depth, limit)
     members = access.member_entity_ids(viewer)

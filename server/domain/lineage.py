@@ -74,7 +74,7 @@ async def hop_pages(
                 CROSS JOIN LATERAL (
                     SELECT e.seq, e.{hop.child_col} AS child FROM {hop.table} e {hop.joins}
                      WHERE e.{hop.parent_col} = k.parent AND e.seq > $3 {type_sql}
-                       AND {access.readable_sql('p', 2)}
+                       AND {access.readable_sql("p", 2)}
                      ORDER BY e.seq LIMIT $4) x
                 ORDER BY k.parent, x.seq""",
             *args,
@@ -109,7 +109,7 @@ async def hop_counts(
         rows = await db.fetch(
             f"""SELECT e.{hop.parent_col} AS parent, count(*) AS n FROM {hop.table} e {hop.joins}
                  WHERE e.{hop.parent_col} = ANY($1::bigint[]) {type_sql}
-                   AND {access.readable_sql('p', 2)}
+                   AND {access.readable_sql("p", 2)}
                  GROUP BY 1""",
             *args,
         )

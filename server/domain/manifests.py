@@ -77,7 +77,9 @@ def check_path(path: str) -> str:
     elif any(seg in ("..", ".", "") for seg in path.split("/")):
         problem = "it has an empty, '.' or '..' segment"
     if problem:
-        raise BadUserInput(f"invalid manifest path {path[:100]!r}: {problem}; use a relative POSIX path")
+        raise BadUserInput(
+            f"invalid manifest path {path[:100]!r}: {problem}; use a relative POSIX path"
+        )
     try:
         path.encode("utf-8")
     except UnicodeEncodeError:
@@ -148,10 +150,12 @@ async def list_entries(
         where.append(f"path < ${len(args)}")
     rows = await db.fetch(
         f"""SELECT path, digest, size, ref, extra FROM manifest_entries
-             WHERE {' AND '.join(where)} ORDER BY path LIMIT {page.first + 1}""",
+             WHERE {" AND ".join(where)} ORDER BY path LIMIT {page.first + 1}""",
         *args,
     )
-    items = [Entry(r["path"], r["digest"], r["size"], r["ref"], r["extra"]) for r in rows[: page.first]]
+    items = [
+        Entry(r["path"], r["digest"], r["size"], r["ref"], r["extra"]) for r in rows[: page.first]
+    ]
 
     async def count() -> int:
         count_where = ["version_id = $1", "path >= $2"]

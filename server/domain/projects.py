@@ -144,9 +144,7 @@ async def list_projects(
     if page.after is not None:
         where += f" AND {keyset_after([('p.name', 'ASC')], 3)}"
         args += page.after
-    rows = await db.fetch(
-        f"{_SELECT} WHERE {where} ORDER BY p.name LIMIT {page.first + 1}", *args
-    )
+    rows = await db.fetch(f"{_SELECT} WHERE {where} ORDER BY p.name LIMIT {page.first + 1}", *args)
     items = [_project(r) for r in rows[: page.first]]
 
     async def count() -> int:

@@ -14,7 +14,9 @@ from server.domain.versions import check_ttl
 from server.errors import Conflict
 
 
-async def set_ttl(db: Database, viewer: Viewer | None, version_id: int, ttl: int | None) -> ArtifactRow:
+async def set_ttl(
+    db: Database, viewer: Viewer | None, version_id: int, ttl: int | None
+) -> ArtifactRow:
     check_ttl(ttl)
     async with db.transaction() as conn:
         artifact = await writable_artifact(conn, viewer, version_id)
@@ -33,8 +35,12 @@ async def set_ttl(db: Database, viewer: Viewer | None, version_id: int, ttl: int
 
 async def tombstone(conn: Connection, version_ids: list[int]) -> None:
     """Turn committed versions into tombstones (the caller holds their row locks)."""
-    await conn.execute("DELETE FROM artifact_aliases WHERE version_id = ANY($1::bigint[])", version_ids)
-    await conn.execute("DELETE FROM manifest_entries WHERE version_id = ANY($1::bigint[])", version_ids)
+    await conn.execute(
+        "DELETE FROM artifact_aliases WHERE version_id = ANY($1::bigint[])", version_ids
+    )
+    await conn.execute(
+        "DELETE FROM manifest_entries WHERE version_id = ANY($1::bigint[])", version_ids
+    )
     await conn.execute(
         """UPDATE artifact_versions
               SET state = 'DELETED', deleted_at = clock_timestamp(), metadata = '{}',

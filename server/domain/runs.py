@@ -182,7 +182,9 @@ async def upsert_run(
         proj.id, run_id, name, config, sweep_pk,
     )  # fmt: skip
     if pk is None:
-        raise NotFound(f"run {entity}/{project}/{run_id} not found: resume: MUST needs an existing run")
+        raise NotFound(
+            f"run {entity}/{project}/{run_id} not found: resume: MUST needs an existing run"
+        )
     return await _get(db, pk)
 
 
@@ -254,7 +256,9 @@ async def list_runs(
     """Runs of a project or a sweep (already checked readable), in ``order``."""
     order = order or RunOrder("createdAt", "DESC")
     direction = order.direction
-    scope_col, scope_id = ("r.sweep_id", sweep_id) if sweep_id is not None else ("r.project_id", project_id)
+    scope_col, scope_id = (
+        ("r.sweep_id", sweep_id) if sweep_id is not None else ("r.project_id", project_id)
+    )
     args: list[Any] = [scope_id]
     json_path = _json_path(order.field)
     if json_path is None:
@@ -287,7 +291,9 @@ async def list_runs(
     keys = [[_key_value(r[c]) for c, _ in columns] for r in rows[: page.first]]
 
     async def count() -> int:
-        return int(await db.fetchval(f"SELECT count(*) FROM runs r WHERE {scope_col} = $1", scope_id))
+        return int(
+            await db.fetchval(f"SELECT count(*) FROM runs r WHERE {scope_col} = $1", scope_id)
+        )
 
     return Page(items, keys, len(rows) > page.first, count)
 

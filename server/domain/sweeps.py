@@ -117,6 +117,8 @@ async def list_sweeps(db: Queryable, project_id: int, page: PageArgs) -> Page[Sw
     items = [_sweep(r) for r in rows[: page.first]]
 
     async def count() -> int:
-        return int(await db.fetchval("SELECT count(*) FROM sweeps WHERE project_id = $1", project_id))
+        return int(
+            await db.fetchval("SELECT count(*) FROM sweeps WHERE project_id = $1", project_id)
+        )
 
     return Page(items, [[s.created_at, s.id] for s in items], len(rows) > page.first, count)

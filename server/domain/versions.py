@@ -105,7 +105,9 @@ async def _expand_entries(references: Any, inputs: Sequence[EntryInput]) -> list
     from server.storage.references import ReferenceError
 
     if len(inputs) > MAX_ENTRIES:
-        raise BadUserInput(f"one logArtifact takes at most {MAX_ENTRIES:,} entries, got {len(inputs):,}")
+        raise BadUserInput(
+            f"one logArtifact takes at most {MAX_ENTRIES:,} entries, got {len(inputs):,}"
+        )
     stored = [check_stored_entry(e) for e in inputs if e.ref is None]
     refs = [e for e in inputs if e.ref is not None]
     for e in refs:
@@ -122,14 +124,22 @@ async def _expand_entries(references: Any, inputs: Sequence[EntryInput]) -> list
             except ReferenceError as exc:
                 raise BadUserInput(str(exc)) from None
         return [
-            Entry(check_path(f"{e.path}/{r.relpath}" if r.relpath else e.path), r.digest, r.size, r.uri, dict(r.extra))
+            Entry(
+                check_path(f"{e.path}/{r.relpath}" if r.relpath else e.path),
+                r.digest,
+                r.size,
+                r.uri,
+                dict(r.extra),
+            )
             for r in resolved
         ]
 
     expanded = [entry for group in await asyncio.gather(*map(resolve, refs)) for entry in group]
     entries = stored + expanded
     if len(entries) > MAX_ENTRIES:
-        raise BadUserInput(f"references expand to {len(entries):,} entries; the limit is {MAX_ENTRIES:,}")
+        raise BadUserInput(
+            f"references expand to {len(entries):,} entries; the limit is {MAX_ENTRIES:,}"
+        )
     check_unique_paths(entries)
     if sum(e.size or 0 for e in entries) > MAX_TOTAL_SIZE:
         raise BadUserInput("the entries' sizes add up to more than 2^63-1 bytes; check them")
@@ -159,10 +169,14 @@ async def log_artifact(
     stored_digests = sorted({e.digest for e in entries if e.stored})
 
     async with db.transaction() as conn:
-        collection = await _collection_for(conn, run.project_id, req.name, req.type, req.description)
+        collection = await _collection_for(
+            conn, run.project_id, req.name, req.type, req.description
+        )
         existing = await _committed_with_digest(conn, collection, digest)
         if existing is not None:
-            await conn.execute("SELECT 1 FROM artifact_collections WHERE id = $1 FOR UPDATE", collection)
+            await conn.execute(
+                "SELECT 1 FROM artifact_collections WHERE id = $1 FOR UPDATE", collection
+            )
             await _record_log(conn, run.id, existing)
             await move_aliases(conn, collection, existing, aliases)
             return LogResult(await get_artifact(conn, existing), deduplicated=True)
@@ -210,7 +224,9 @@ async def _upload_targets(
     uploads = []
     for entry in first_path.values():
         assert entry.size is not None
-        target = await store.upload_target(staging_key(str(version_id), entry.digest), entry.digest, entry.size)
+        target = await store.upload_target(
+            staging_key(str(version_id), entry.digest), entry.digest, entry.size
+        )
         uploads.append(Upload(entry.path, target.url, dict(target.headers)))
     return uploads
 
@@ -296,7 +312,9 @@ async def _commit_pending(conn: Connection, version_id: int) -> tuple[int, bool]
     return version_id, False
 
 
-async def commit_artifact(db: Database, store: Any, viewer: Viewer | None, version_id: int) -> ArtifactRow:
+async def commit_artifact(
+    db: Database, store: Any, viewer: Viewer | None, version_id: int
+) -> ArtifactRow:
     access.require_signed_in(viewer)
     version = (await artifacts_by_ids(db, viewer, [version_id])).get(version_id)
     if version is None:
@@ -363,7 +381,9 @@ async def _promote_uploads(conn: Connection, store: Any, version_id: int) -> lis
     return [r for r, ok in zip(missing, verified, strict=True) if not ok]
 
 
-async def use_artifact(db: Database, viewer: Viewer | None, run_path: str, artifact_path: str) -> ArtifactRow:
+async def use_artifact(
+    db: Database, viewer: Viewer | None, run_path: str, artifact_path: str
+) -> ArtifactRow:
     access.require_signed_in(viewer)
     check_storable_text(artifact_path, "artifact path")
     async with db.transaction() as conn:
@@ -387,5 +407,3 @@ async def use_artifact(db: Database, viewer: Viewer | None, run_path: str, artif
             run.id,
         )
         return artifact
-
-

@@ -34,7 +34,9 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         original = original.original_error
     formatted: dict[str, Any] = {"message": error.message}
     if error.locations:
-        formatted["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+        formatted["locations"] = [
+            {"line": loc.line, "column": loc.column} for loc in error.locations
+        ]
     if error.path:
         formatted["path"] = list(error.path)
     if isinstance(original, ServiceError):
@@ -45,7 +47,9 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         code = "BAD_USER_INPUT"
     elif isinstance(original, _UNAVAILABLE):
         code = "UNAVAILABLE"
-        formatted["message"] = Unavailable("a backing service is unreachable; try again shortly").message
+        formatted["message"] = Unavailable(
+            "a backing service is unreachable; try again shortly"
+        ).message
         log.warning("request %s: unavailable: %r", request_id, original)
     else:
         code = "INTERNAL"

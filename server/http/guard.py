@@ -119,12 +119,16 @@ def check_query_limits(
     operation_name: str | None,
     variables: Mapping[str, Any] | None,
 ) -> None:
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
     walker = _Walker(schema, fragments, variables or {})
     for definition in document.definitions:
         if not isinstance(definition, OperationDefinitionNode):
             continue
-        if operation_name is not None and (definition.name is None or definition.name.value != operation_name):
+        if operation_name is not None and (
+            definition.name is None or definition.name.value != operation_name
+        ):
             continue
         root = schema.get_root_type(definition.operation)
         walker.walk(definition.selection_set, root, 0, 1, frozenset())

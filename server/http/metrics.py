@@ -29,8 +29,12 @@ class Metrics:
         self.sql_queries = Counter(
             "lineage_sql_queries", "SQL round trips to Postgres", registry=self.registry
         )
-        self.pool_size = Gauge("lineage_db_pool_size", "Open pool connections", registry=self.registry)
-        self.pool_idle = Gauge("lineage_db_pool_idle", "Idle pool connections", registry=self.registry)
+        self.pool_size = Gauge(
+            "lineage_db_pool_size", "Open pool connections", registry=self.registry
+        )
+        self.pool_idle = Gauge(
+            "lineage_db_pool_idle", "Idle pool connections", registry=self.registry
+        )
         self.pool_max = Gauge("lineage_db_pool_max", "Pool size limit", registry=self.registry)
 
     def render(self, pool: Any) -> Response:

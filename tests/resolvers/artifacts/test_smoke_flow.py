@@ -12,10 +12,12 @@ async def test_log_upload_commit_download(api: Api, make_user) -> None:
     assert sorted(u["path"] for u in payload["uploads"]) == ["a.txt", "dir/b.bin"]
     await upload_all(api, payload, files)
     art = (await api.ok(COMMIT, {"id": payload["artifact"]["id"]}, key=alice.key))["commitArtifact"]
-    assert art["state"] == "COMMITTED" and art["version"] == "v0" and art["aliases"] == ["latest"]
+    assert art["state"] == "COMMITTED"
+    assert art["version"] == "v0"
+    assert art["aliases"] == ["latest"]
     assert art["digest"] == manifest_digest({p: sha(b) for p, b in files.items()})
     data = await api.ok(
-        '{ artifact(path: "%s/p/ds:latest") { manifest { entries { edges { node { path downloadUrl } } } } } }' % alice.name,
+        f'{{ artifact(path: "{alice.name}/p/ds:latest") {{ manifest {{ entries {{ edges {{ node {{ path downloadUrl }} }} }} }} }} }}',
         key=alice.key,
     )
     for edge in data["artifact"]["manifest"]["entries"]["edges"]:

@@ -147,7 +147,8 @@ def check_graph_shape(graph: dict[str, Any]) -> None:
     edges = [(e["source"], e["target"], e["kind"]) for e in graph["edges"]]
     assert len(edges) == len(set(edges)), edges
     for source, target, kind in edges:
-        assert source in kinds and target in kinds, (source, target, kind)
+        assert source in kinds, (source, target, kind)
+        assert target in kinds, (source, target, kind)
         expected = ("Run", "Artifact") if kind == "LOGGED" else ("Artifact", "Run")
         assert (kinds[source], kinds[target]) == expected, (source, target, kind)
 

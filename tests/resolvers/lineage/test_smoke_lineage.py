@@ -1,8 +1,10 @@
 from tests.fixtures.artifacts import log_and_commit
 from tests.fixtures.service import Api
 
-UPSERT = 'mutation($p: String!, $r: String!) { upsertRun(input: {project: $p, runId: $r}) { id } }'
-USE = "mutation($run: String!, $a: String!) { useArtifact(input: {run: $run, artifact: $a}) { id } }"
+UPSERT = "mutation($p: String!, $r: String!) { upsertRun(input: {project: $p, runId: $r}) { id } }"
+USE = (
+    "mutation($run: String!, $a: String!) { useArtifact(input: {run: $run, artifact: $a}) { id } }"
+)
 
 
 async def test_chain_one_hop_and_lineage(api: Api, make_user) -> None:
@@ -11,7 +13,9 @@ async def test_chain_one_hop_and_lineage(api: Api, make_user) -> None:
         await api.ok(UPSERT, {"p": "p", "r": r}, key=u.key)
     ds = await log_and_commit(api, u.key, f"{u.name}/p/prep", "ds", {"a": b"data"})
     await api.ok(USE, {"run": f"{u.name}/p/train", "a": "p/ds:latest"}, key=u.key)
-    model = await log_and_commit(api, u.key, f"{u.name}/p/train", "model", {"m": b"weights"}, type="model")
+    model = await log_and_commit(
+        api, u.key, f"{u.name}/p/train", "model", {"m": b"weights"}, type="model"
+    )
     await api.ok(USE, {"run": f"{u.name}/p/eval", "a": "p/model:v0"}, key=u.key)
 
     data = await api.ok(
@@ -27,7 +31,9 @@ async def test_chain_one_hop_and_lineage(api: Api, make_user) -> None:
     assert art["loggedBy"]["runId"] == "prep"
     assert art["usedBy"]["totalCount"] == 1
     assert art["usedBy"]["edges"][0]["node"]["runId"] == "train"
-    assert art["usedBy"]["edges"][0]["node"]["loggedArtifacts"]["edges"][0]["node"]["name"] == "model"
+    assert (
+        art["usedBy"]["edges"][0]["node"]["loggedArtifacts"]["edges"][0]["node"]["name"] == "model"
+    )
     names = [n.get("runId") or n.get("name") for n in art["lineage"]["nodes"]]
     assert names == ["ds", "train", "model", "eval"]
     assert len(art["lineage"]["edges"]) == 3

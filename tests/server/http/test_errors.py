@@ -235,7 +235,9 @@ async def test_unpaired_surrogate_anywhere_is_bad_user_input(api: Api, make_user
         ' "variables": {"c": {"k": "\\ud800"}}}'
     )
     response = await api.http.post(
-        "/graphql", content=body.encode(), headers={"authorization": f"Bearer {user.key}", "content-type": "application/json"}
+        "/graphql",
+        content=body.encode(),
+        headers={"authorization": f"Bearer {user.key}", "content-type": "application/json"},
     )
     assert response.status_code == 200
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
@@ -243,6 +245,8 @@ async def test_unpaired_surrogate_anywhere_is_bad_user_input(api: Api, make_user
     # a valid surrogate pair (an emoji, escaped) is fine
     ok = body.replace("\\ud800", "\\ud83d\\ude00")
     response = await api.http.post(
-        "/graphql", content=ok.encode(), headers={"authorization": f"Bearer {user.key}", "content-type": "application/json"}
+        "/graphql",
+        content=ok.encode(),
+        headers={"authorization": f"Bearer {user.key}", "content-type": "application/json"},
     )
     assert "errors" not in response.json(), response.json()
