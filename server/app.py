@@ -20,7 +20,7 @@ from starlette.routing import Route
 from server.db.database import Database
 from server.db.embedded import database_url
 from server.db.migrations import apply_migrations
-from server.db.pool import UNAVAILABLE_ERRORS, create_pool
+from server.db.pool import create_pool
 from server.domain import accounts
 from server.http.graphql import graphql_endpoint
 from server.http.metrics import Metrics, metrics_endpoint
@@ -98,7 +98,7 @@ async def readyz(request: Request) -> Response:
     problems = []
     try:
         await request.state.db.pool.fetchval("SELECT 1", timeout=2)
-    except (*UNAVAILABLE_ERRORS, Exception):  # noqa: BLE001 - any failure means not ready
+    except Exception:  # noqa: BLE001 - any failure means not ready
         problems.append("database unreachable")
     store = getattr(request.state, "store", None)
     if store is not None:

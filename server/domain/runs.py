@@ -288,14 +288,14 @@ async def list_runs(
         f"SELECT * FROM ({inner}) s {where} ORDER BY {order_by} LIMIT {page.first + 1}", *args
     )
     items = [_run(r) for r in rows[: page.first]]
-    keys = [[_key_value(r[c]) for c, _ in columns] for r in rows[: page.first]]
+    cursor_keys = [[_key_value(r[c]) for c, _ in columns] for r in rows[: page.first]]
 
     async def count() -> int:
         return int(
             await db.fetchval(f"SELECT count(*) FROM runs r WHERE {scope_col} = $1", scope_id)
         )
 
-    return Page(items, keys, len(rows) > page.first, count)
+    return Page(items, cursor_keys, len(rows) > page.first, count)
 
 
 def _key_value(value: Any) -> Any:
