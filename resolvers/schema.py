@@ -18,6 +18,7 @@ from resolvers.accounts.types import Entity, User
 from resolvers.artifacts.mutations import ArtifactMutations
 from resolvers.artifacts.queries import ArtifactQueries
 from resolvers.artifacts.types import Artifact, ArtifactCollection
+from resolvers.execution import FastExecutionContext
 from resolvers.node import NodeQueries
 from resolvers.projects.mutations import ProjectMutations
 from resolvers.projects.queries import ProjectQueries
@@ -47,4 +48,5 @@ schema = LineageSchema(
     mutation=Mutation,
     types=[User, Entity, Project, Run, Sweep, ArtifactCollection, Artifact],
     config=StrawberryConfig(scalar_map=SCALAR_MAP),
+    execution_context_class=FastExecutionContext,
 )

@@ -172,6 +172,7 @@ class Artifact(Node):
     ) -> Connection[Run]:
         loaders = info.context.loaders
         return await hop_connection(
+            info,
             loaders.used_by_page,
             loaders.used_by_count,
             loaders.run_by_id,

@@ -10,16 +10,29 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 from resolvers.connections import Connection
+from resolvers.enums import LineageEdgeKind
 from resolvers.info import Info
-from server.domain import graph
-from server.domain.ids import encode_id
+from server.domain import artifacts, graph, runs
 from server.domain.lineage import HopKey, HopPage
 from server.domain.pagination import Page, check_cursor_shape, page_args
 
 T = TypeVar("T")
 
 
+def selects_total_count(info: Info) -> bool:
+    """Whether this connection field's selection asks for totalCount (fragments too)."""
+    pending = list(info.selected_fields[0].selections) if info.selected_fields else []
+    while pending:
+        selection = pending.pop()
+        if getattr(selection, "name", None) == "totalCount":
+            return True
+        if not hasattr(selection, "arguments"):  # a fragment: look inside
+            pending.extend(selection.selections)
+    return False
+
+
 async def hop_connection(
+    info: Info,
     pages: DataLoader[HopKey, HopPage],
     counts: DataLoader[tuple[int, str | None], int],
     rows: DataLoader[int, Any],
@@ -31,6 +44,9 @@ async def hop_connection(
 ) -> Connection[T]:
     args = page_args(first, after)
     check_cursor_shape(args.after, [int])
+    # Asked for now, with the page, so every parent's count lands in one batch: asked
+    # later, parents whose pages hydrate in a different number of steps would split it.
+    counted = counts.load((parent, type_)) if selects_total_count(info) else None
     page = await pages.load(
         HopKey(parent, args.first, args.after[0] if args.after else None, type_)
     )
@@ -39,7 +55,7 @@ async def hop_connection(
     kept = [(row, seq) for row, seq in zip(loaded, page.seqs, strict=True) if row is not None]
 
     async def count() -> int:
-        return await counts.load((parent, type_))
+        return await (counted if counted is not None else counts.load((parent, type_)))
 
     return Connection.of(
         Page([row for row, _ in kept], [[seq] for _, seq in kept], page.has_next, count), convert
@@ -55,28 +71,27 @@ async def lineage_graph(
 
     ctx = info.context
     found = await graph.lineage(ctx.db, ctx.viewer, (kind, pk), direction, depth, limit)
-    run_ids = [i for k, i in found.nodes if k == graph.RUN]
-    artifact_ids = [i for k, i in found.nodes if k == graph.ARTIFACT]
+    # One query per node type for the whole graph, straight to the domain: a DataLoader
+    # would add a future per node for nothing, as every id is known at once.
     run_rows, artifact_rows = await asyncio.gather(
-        ctx.loaders.run_by_id.load_many(run_ids), ctx.loaders.artifact_by_id.load_many(artifact_ids)
+        runs.runs_by_ids(ctx.db, ctx.viewer, [i for k, i in found.nodes if k == graph.RUN]),
+        artifacts.artifacts_by_ids(
+            ctx.db, ctx.viewer, [i for k, i in found.nodes if k == graph.ARTIFACT]
+        ),
     )
-    runs = {i: Run.of(r) for i, r in zip(run_ids, run_rows, strict=True) if r is not None}
-    artifacts = {
-        i: Artifact.of(a) for i, a in zip(artifact_ids, artifact_rows, strict=True) if a is not None
-    }
-    nodes: list[Any] = []
-    for k, i in found.nodes:
-        node = runs.get(i) if k == graph.RUN else artifacts.get(i)
-        if node is not None:
-            nodes.append(node)
-    present = {(graph.RUN, i) for i in runs} | {(graph.ARTIFACT, i) for i in artifacts}
+    built: dict[tuple[str, int], Any] = {}
+    for key in found.nodes:
+        row = run_rows.get(key[1]) if key[0] == graph.RUN else artifact_rows.get(key[1])
+        if row is not None:  # it may have vanished (deleted, made private) since the walk
+            built[key] = Run.of(row) if key[0] == graph.RUN else Artifact.of(row)
+    logged, used = LineageEdgeKind.LOGGED, LineageEdgeKind.USED
     edges = [
         LineageEdge(
-            source=encode_id(e.source_kind, e.source),
-            target=encode_id(e.target_kind, e.target),
-            kind=e.kind,
+            source=built[(e.source_kind, e.source)].id,
+            target=built[(e.target_kind, e.target)].id,
+            kind=logged if e.kind == "LOGGED" else used,
         )
         for e in found.edges
-        if (e.source_kind, e.source) in present and (e.target_kind, e.target) in present
+        if (e.source_kind, e.source) in built and (e.target_kind, e.target) in built
     ]
-    return LineageGraph(nodes=nodes, edges=edges, truncated=found.truncated)
+    return LineageGraph(nodes=list(built.values()), edges=edges, truncated=found.truncated)

@@ -98,7 +98,7 @@ class Run(Node):
 
         loaders = info.context.loaders
         return await hop_connection(
-            loaders.logged_artifacts_page, loaders.logged_artifacts_count, loaders.artifact_by_id,
+            info, loaders.logged_artifacts_page, loaders.logged_artifacts_count, loaders.artifact_by_id,
             Artifact.of, self.row.id, first, after, type,
         )  # fmt: skip
 
@@ -116,7 +116,7 @@ class Run(Node):
 
         loaders = info.context.loaders
         return await hop_connection(
-            loaders.used_artifacts_page, loaders.used_artifacts_count, loaders.artifact_by_id,
+            info, loaders.used_artifacts_page, loaders.used_artifacts_count, loaders.artifact_by_id,
             Artifact.of, self.row.id, first, after, type,
         )  # fmt: skip
 

@@ -27,6 +27,7 @@ _TO_ARTIFACT = (
 )
 
 # (direction, kind of the frontier) -> (kind reached, edge table, from column, to column, joins)
+_EDGE_KIND = {"artifact_logs": "LOGGED", "artifact_uses": "USED"}
 _HOPS = {
     ("DOWNSTREAM", ARTIFACT): (RUN, "artifact_uses", "version_id", "run_id", _TO_RUN),
     ("DOWNSTREAM", RUN): (ARTIFACT, "artifact_logs", "run_id", "version_id", _TO_ARTIFACT),
@@ -58,18 +59,26 @@ def check_bounds(depth: int, limit: int) -> None:
         raise BadUserInput(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
 
 
-async def _neighbours(
+async def _hop(
     db: Queryable, members: list[int], direction: str, kind: str, ids: list[int]
-) -> tuple[str, list[int]]:
+) -> tuple[str, list[tuple[int, int]], str]:
+    """(kind reached, [(from id, to id)], edge kind) for one hop from ``ids``."""
     reached, table, src, dst, joins = _HOPS[(direction, kind)]
     rows = await db.fetch(
-        f"""SELECT DISTINCT e.{dst} AS id FROM {table} e {joins}
+        f"""SELECT e.{src} AS a, e.{dst} AS b FROM {table} e {joins}
              WHERE e.{src} = ANY($1::bigint[]) AND {access.readable_sql("p", 2)}
-             ORDER BY 1""",
+             ORDER BY 2, 1""",
         ids,
         members,
     )
-    return reached, [r["id"] for r in rows]
+    return reached, [(r["a"], r["b"]) for r in rows], _EDGE_KIND[table]
+
+
+def _edge(from_kind: str, a: int, to_kind: str, b: int, kind: str) -> Edge:
+    """The edge between a and b, oriented as data flows (run LOGGED artifact USED run)."""
+    if (kind == "LOGGED") == (from_kind == RUN):
+        return Edge(from_kind, a, to_kind, b, kind)
+    return Edge(to_kind, b, from_kind, a, kind)
 
 
 async def _walk(
@@ -79,28 +88,33 @@ async def _walk(
     direction: str,
     depth: int,
     limit: int,
-) -> tuple[list[tuple[str, int]], bool]:
+) -> Graph:
+    """Breadth-first from start. Every edge between two returned nodes is seen: each node
+    is either expanded (its hop finds its edges in this direction) or among the last
+    ones added, whose edges come from one more hop; that hop also tells whether depth
+    cut anything off."""
     order = [start]
     seen = {start}
+    edges: list[Edge] = []
     kind, frontier = start[0], [start[1]]
+    truncated = False
     for _ in range(depth):
-        if not frontier:
-            return order, False
-        kind, found = await _neighbours(db, members, direction, kind, frontier)
-        fresh = [i for i in found if (kind, i) not in seen]
+        reached, pairs, edge_kind = await _hop(db, members, direction, kind, frontier)
+        fresh = list(dict.fromkeys(b for _, b in pairs if (reached, b) not in seen))
         room = limit - len(order)
         if len(fresh) > room:
-            fresh = fresh[:room]
-            order += [(kind, i) for i in fresh]
-            return order, True
-        order += [(kind, i) for i in fresh]
-        seen.update((kind, i) for i in fresh)
-        frontier = fresh
-    if not frontier:
-        return order, False
-    # depth ran out: truncated if anything new lies one hop further
-    kind, found = await _neighbours(db, members, direction, kind, frontier)
-    return order, any((kind, i) not in seen for i in found)
+            fresh, truncated = fresh[:room], True
+        seen.update((reached, b) for b in fresh)
+        order += [(reached, b) for b in fresh]
+        edges += [_edge(kind, a, reached, b, edge_kind) for a, b in pairs if (reached, b) in seen]
+        kind, frontier = reached, fresh
+        if truncated or not frontier:
+            break
+    if frontier:
+        reached, pairs, edge_kind = await _hop(db, members, direction, kind, frontier)
+        edges += [_edge(kind, a, reached, b, edge_kind) for a, b in pairs if (reached, b) in seen]
+        truncated = truncated or any((reached, b) not in seen for _, b in pairs)
+    return Graph(order, edges, truncated)
 
 
 async def lineage(
@@ -113,13 +127,14 @@ async def lineage(
 ) -> Graph:
     check_bounds(depth, limit)
     members = access.member_entity_ids(viewer)
-    if direction == "BOTH":
-        up, up_cut = await _walk(db, members, start, "UPSTREAM", depth, limit)
-        down, down_cut = await _walk(db, members, start, "DOWNSTREAM", depth, limit)
-        merged = list(dict.fromkeys(up + down))
-        nodes, truncated = merged[:limit], up_cut or down_cut or len(merged) > limit
-    else:
-        nodes, truncated = await _walk(db, members, start, direction, depth, limit)
+    if direction != "BOTH":
+        return await _walk(db, members, start, direction, depth, limit)
+    up = await _walk(db, members, start, "UPSTREAM", depth, limit)
+    down = await _walk(db, members, start, "DOWNSTREAM", depth, limit)
+    merged = list(dict.fromkeys(up.nodes + down.nodes))
+    nodes = merged[:limit]
+    # edges between an upstream-only and a downstream-only node are in neither walk
+    truncated = up.truncated or down.truncated or len(merged) > limit
     return Graph(nodes, await _edges_between(db, nodes), truncated)
 
 
