@@ -21,6 +21,7 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    GraphQLUnionType,
 )
 from graphql.pyutils import AwaitableOrValue
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -53,7 +54,11 @@ def _field_plan(parent: GraphQLObjectType, key: str, details: Sequence[Any]) -> 
     nullable = not isinstance(leaf_type, GraphQLNonNull)
     if not nullable:
         leaf_type = leaf_type.of_type
-    if not isinstance(leaf_type, GraphQLScalarType | GraphQLEnumType):
+    if isinstance(leaf_type, GraphQLEnumType):
+        # attributes hold Python Enum members whose values are the GraphQL names
+        names = {value.value: name for name, value in leaf_type.values.items()}
+        return (key, attrgetter(definition.python_name), lambda v: names[v.value], nullable)
+    if not isinstance(leaf_type, GraphQLScalarType):
         return None
     return (key, attrgetter(definition.python_name), leaf_type.serialize, nullable)
 
@@ -112,3 +117,25 @@ def _complete_flat(plan: Plan, source: Any) -> dict[str, Any] | None:
     except Exception:  # noqa: BLE001 - the normal path reports it properly
         return None
     return out
+
+
+def speed_up_unions(schema: Any) -> None:
+    """Resolve union members by the Python class first (one dict lookup), falling back to
+    strawberry's resolver, which tries each member type in turn."""
+    for union in schema._schema.type_map.values():
+        if not isinstance(union, GraphQLUnionType) or union.resolve_type is None:
+            continue
+        by_class = {}
+        for member in union.types:
+            definition = (member.extensions or {}).get(_DEFINITION)
+            if definition is not None and getattr(definition, "origin", None) is not None:
+                by_class[definition.origin] = member.name
+        union.resolve_type = _resolver(by_class, union.resolve_type)
+
+
+def _resolver(by_class: dict[type, str], fallback: Callable[..., Any]) -> Callable[..., Any]:
+    def resolve_type(value: Any, info: Any, abstract_type: Any) -> Any:
+        name = by_class.get(type(value))
+        return name if name is not None else fallback(value, info, abstract_type)
+
+    return resolve_type

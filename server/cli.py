@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -91,6 +92,10 @@ def _serve(settings: Settings) -> None:
 
     settings = Settings(**{**settings.__dict__, "bootstrap_admin": True})
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it with the previous
+    # handler; the default one would kill the process before atexit stops the embedded
+    # Postgres (systemd and docker stop with SIGTERM)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         create_app(settings),
         host=settings.host,

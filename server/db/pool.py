@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import asyncpg
+import orjson
+
+# orjson turns integers past 64 bits into floats and refuses numbers past a double;
+# json.loads keeps them exact, so such documents take the slow path
+_LONG_NUMBER = re.compile(rb"\d{16}")
 
 
 def _encode_jsonb(value: Any) -> bytes:
@@ -15,7 +21,11 @@ def _encode_jsonb(value: Any) -> bytes:
 
 
 def _decode_jsonb(data: bytes) -> Any:
-    return json.loads(data[1:])
+    # orjson: several times faster than json.loads, which shows when hydrating thousands
+    # of runs with their config and summary
+    if _LONG_NUMBER.search(data):
+        return json.loads(data[1:])
+    return orjson.loads(data[1:])
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -29,12 +39,19 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Skip asyncpg's reset query on release (a round trip per checkout): the service
+    never changes session state (no SET, LISTEN or session-level advisory locks except
+    the migration lock, which is released explicitly)."""
+
+
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
+        reset=_keep_session,
         # Statements are cached per connection; big generated IN lists are not used.
         command_timeout=60,
     )

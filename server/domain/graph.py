@@ -139,16 +139,19 @@ async def lineage(
 
 
 async def _edges_between(db: Queryable, nodes: list[tuple[str, int]]) -> list[Edge]:
+    # IN (SELECT unnest(..)) rather than = ANY for the second list: after five runs
+    # Postgres switches to a generic plan that checks = ANY row by row (136 ms against
+    # 17 ms for 10,000 nodes, measured by bench/lineage.py)
     runs = [i for k, i in nodes if k == RUN]
     artifacts = [i for k, i in nodes if k == ARTIFACT]
     if not runs or not artifacts:
         return []
     rows = await db.fetch(
         """SELECT 'LOGGED' AS kind, run_id, version_id FROM artifact_logs
-            WHERE run_id = ANY($1::bigint[]) AND version_id = ANY($2::bigint[])
+            WHERE run_id = ANY($1::bigint[]) AND version_id IN (SELECT unnest($2::bigint[]))
            UNION ALL
            SELECT 'USED', run_id, version_id FROM artifact_uses
-            WHERE run_id = ANY($1::bigint[]) AND version_id = ANY($2::bigint[])""",
+            WHERE run_id = ANY($1::bigint[]) AND version_id IN (SELECT unnest($2::bigint[]))""",
         runs,
         artifacts,
     )
