@@ -25,7 +25,9 @@ class Viewer:
     roles: Mapping[int, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+# slots, not frozen: rows are built by the thousand (lineage hydration), and a frozen
+# dataclass pays an object.__setattr__ per field; nothing mutates them
+@dataclass(slots=True)
 class ProjectAccess:
     """What an access check needs to know about a project."""
 

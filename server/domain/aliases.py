@@ -14,6 +14,19 @@ from server.domain.artifacts import ArtifactRow, artifacts_by_ids, get_artifact
 from server.errors import BadUserInput, Conflict, NotFound
 
 
+def move_aliases_sql(*, collection: str, version: str, aliases: str) -> str:
+    """One statement pointing each alias (a text[]) at the version, taking it from whichever
+    version of the collection had it: an upsert on the case-insensitive unique index, so
+    the alias keeps one row, now spelt as asked and dated now. The arguments are SQL
+    expressions (parameters), so other statements can embed it as a CTE. The aliases must
+    differ regardless of case (``unique_aliases``), or the upsert would meet a row twice."""
+    return f"""INSERT INTO artifact_aliases (collection_id, alias, version_id)
+               SELECT {collection}, a, {version} FROM unnest({aliases}::text[]) a
+               ON CONFLICT (collection_id, lower(alias)) DO UPDATE
+                  SET alias = EXCLUDED.alias, version_id = EXCLUDED.version_id,
+                      created_at = EXCLUDED.created_at"""
+
+
 async def move_aliases(
     conn: Connection, collection_id: int, version_id: int, aliases: Sequence[str]
 ) -> None:
@@ -21,14 +34,7 @@ async def move_aliases(
     if not aliases:
         return
     await conn.execute(
-        """DELETE FROM artifact_aliases
-            WHERE collection_id = $1 AND lower(alias) = ANY(SELECT lower(a) FROM unnest($2::text[]) a)""",
-        collection_id,
-        list(aliases),
-    )
-    await conn.execute(
-        """INSERT INTO artifact_aliases (collection_id, alias, version_id)
-           SELECT $1, a, $3 FROM unnest($2::text[]) a""",
+        move_aliases_sql(collection="$1", version="$3", aliases="$2"),
         collection_id,
         list(aliases),
         version_id,

@@ -23,7 +23,7 @@ VERSION_SPEC_RE = re.compile(r"v(\d{1,9})")
 MAX_VERSION_INDEX = 2**31 - 1  # version_index is a Postgres integer
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CollectionRow(ProjectAccess):
     id: int
     project_id: int
@@ -35,7 +35,7 @@ class CollectionRow(ProjectAccess):
     created_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ArtifactRow(ProjectAccess):
     id: int
     collection_id: int

@@ -19,7 +19,7 @@ from server.errors import Conflict, NotFound
 VISIBILITIES = ("PRIVATE", "PUBLIC", "OPEN")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ProjectRow(ProjectAccess):
     id: int
     entity_name: str

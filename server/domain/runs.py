@@ -24,7 +24,7 @@ RUN_STATES = ("RUNNING", "FINISHED", "FAILED", "CRASHED")
 MAX_JSON_BYTES = 1 << 20
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RunRow:
     id: int
     project_id: int

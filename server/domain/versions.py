@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from server.db.database import Connection, Database
+from server.db.database import Connection, Database, Queryable
 from server.domain import access
 from server.domain.access import Viewer
-from server.domain.aliases import move_aliases
-from server.domain.artifacts import ArtifactRow, artifacts_by_ids, find_artifact, get_artifact
+from server.domain.aliases import move_aliases_sql
+from server.domain.artifacts import ArtifactRow, find_artifact, get_artifact
 from server.domain.manifests import (
     MAX_ENTRIES,
     Entry,
@@ -28,14 +28,13 @@ from server.domain.manifests import (
     check_unique_paths,
     manifest_digest,
 )
-from server.domain.names import check_alias, check_name
+from server.domain.names import check_alias, check_name, parse_object_path
 from server.domain.runs import MAX_JSON_BYTES, check_json_object, writable_run
 from server.errors import BadUserInput, Conflict, NotFound
 
 MAX_TTL_SECONDS = 2**31 - 1
 MAX_DESCRIPTION_CHARS = 64 * 1024
 MAX_TOTAL_SIZE = 2**63 - 1  # artifact_versions.size is a bigint
-PROMOTE_CONCURRENCY = 8
 REFERENCE_CONCURRENCY = 16
 
 
@@ -150,6 +149,33 @@ async def _expand_entries(references: Any, inputs: Sequence[EntryInput]) -> list
     return entries
 
 
+@dataclass(frozen=True)
+class _Run:
+    """The logging run, as far as logging needs it."""
+
+    id: int
+    project_id: int
+
+
+async def _writable_run(db: Queryable, viewer: Viewer | None, path: str) -> _Run:
+    """The run at ``path`` if the viewer may write to it: ``runs.writable_run`` in one
+    statement (run and project together), since logging needs only the ids."""
+    parsed = parse_object_path(path, "run")
+    row = await db.fetchrow(
+        f"""SELECT r.id, r.project_id, p.entity_id, p.visibility
+              FROM runs r JOIN projects p ON p.id = r.project_id
+              JOIN entities e ON e.id = p.entity_id
+             WHERE e.name = $1 AND p.name = $2 AND r.run_id = $3
+               AND {access.readable_sql("p", 4)}""",
+        parsed.entity, parsed.project, parsed.key, access.member_entity_ids(viewer),
+    )  # fmt: skip
+    if row is None:
+        raise NotFound(f"run {path} not found")
+    project = access.ProjectAccess(row["entity_id"], row["visibility"])
+    access.require_write(viewer, project, f"run {path}")
+    return _Run(row["id"], row["project_id"])
+
+
 async def log_artifact(
     db: Database, store: Any, references: Any, viewer: Viewer | None, req: LogRequest
 ) -> LogResult:
@@ -163,52 +189,38 @@ async def log_artifact(
     metadata = check_metadata(req.metadata)
     aliases = unique_aliases(req.aliases, ignore_latest=True)
     ttl = check_ttl(req.ttl_seconds)
-    run = await writable_run(db, viewer, req.run)
-    entries = await _expand_entries(references, req.entries)
-    digest = manifest_digest(entries)
-    stored_digests = sorted({e.digest for e in entries if e.stored})
+    run: _Run | None = None
+    entries: list[Entry] | None = None
+    if any(e.ref is not None for e in req.entries):
+        # Resolving references asks S3: check the run (access errors come first, and
+        # only writers make the server look objects up) on a connection of its own, and
+        # hold no connection or transaction while S3 answers.
+        run = await _writable_run(db, viewer, req.run)
+        entries = await _expand_entries(references, req.entries)
 
     async with db.transaction() as conn:
-        collection = await _collection_for(
-            conn, run.project_id, req.name, req.type, req.description
+        if run is None:  # stored entries only: everything on this one connection
+            run = await _writable_run(conn, viewer, req.run)
+        if entries is None:
+            entries = await _expand_entries(references, req.entries)  # no I/O without refs
+        digest = manifest_digest(entries)
+        stored_digests = sorted({e.digest for e in entries if e.stored})
+        collection, existing, missing = await _collection_for(
+            conn, run.project_id, req, digest, stored_digests
         )
-        existing = await _committed_with_digest(conn, collection, digest)
         if existing is not None:
-            await conn.execute(
-                "SELECT 1 FROM artifact_collections WHERE id = $1 FOR UPDATE", collection
-            )
-            await _record_log(conn, run.id, existing)
-            await move_aliases(conn, collection, existing, aliases)
+            await _record_log(conn, collection, existing, run.id, aliases)
             return LogResult(await get_artifact(conn, existing), deduplicated=True)
-        # The GC fence: updating the blob rows we count on makes a concurrent collector's
-        # FOR UPDATE re-check its condition (unneeded_since) and skip them, and a row the
-        # collector already holds makes us wait and then see it gone (so we ask for an
-        # upload). Once this transaction commits, our manifest rows keep the blobs needed.
-        held = {
-            r["sha256"]
-            for r in await conn.fetch(
-                """UPDATE blobs SET unneeded_since = NULL WHERE sha256 = ANY($1::text[])
-                   RETURNING sha256""",
-                stored_digests,
-            )
-        }
-        version_id = await conn.fetchval(
-            """INSERT INTO artifact_versions (collection_id, project_id, state, digest, description,
-                   metadata, size, file_count, ttl_seconds, logged_by, pending_aliases)
-               VALUES ($1, $2, 'PENDING', $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id""",
-            collection, run.project_id, digest, req.description, metadata,
-            sum(e.size or 0 for e in entries), len(entries), ttl, run.id, aliases,
-        )  # fmt: skip
-        await conn.raw.copy_records_to_table(
-            "manifest_entries",
-            records=[(version_id, e.path, e.digest, e.size, e.ref, e.extra) for e in entries],
-            columns=["version_id", "path", "digest", "size", "ref", "extra"],
+        version_id = await _insert_pending(
+            conn, collection, run, digest, req, metadata, ttl, aliases, entries
         )
-        missing = [d for d in stored_digests if d not in held]
         if not missing:
-            committed, deduplicated = await _commit_pending(conn, version_id)
+            committed, deduplicated = await _commit_pending(
+                conn, version_id, collection, digest, run.id, aliases
+            )
             return LogResult(await get_artifact(conn, committed), deduplicated=deduplicated)
         artifact = await get_artifact(conn, version_id)
+    # signed after the transaction: it holds the fenced blob rows until it ends
     return LogResult(artifact, await _upload_targets(store, version_id, entries, set(missing)))
 
 
@@ -231,113 +243,218 @@ async def _upload_targets(
     return uploads
 
 
+# One round trip for what logging needs to know before it writes a version:
+# - the collection, created if new (ON CONFLICT DO NOTHING returns no row for an existing
+#   one, which the second branch finds), and its type, for the CONFLICT check;
+# - "existing": the committed version with this digest, share-locked until the
+#   transaction ends: a concurrent deleteArtifact or TTL expiry (which lock the row FOR
+#   UPDATE) either finishes first, and then the row no longer qualifies, or waits until we
+#   are done. So a deduplicated log never lands on a version turning into a tombstone.
+# - the GC fence, unless deduplicated: updating the blob rows we count on makes a
+#   concurrent collector's FOR UPDATE re-check its condition (unneeded_since) and skip
+#   them, and a row the collector already holds makes us wait and then see it gone (so we
+#   ask for an upload). Once this transaction commits, our manifest rows keep the blobs
+#   needed. (server/worker.py collect_blobs tells the collector's side.)
+# - "missing": the digests the fence did not find, which the client must upload.
+# A collection created concurrently after this statement's snapshot was taken is seen by
+# neither branch: no row comes back, and the caller runs the statement again (new snapshot).
+_COLLECTION_SQL = """
+WITH created AS (
+    INSERT INTO artifact_collections (project_id, name, type, description)
+    VALUES ($1, $2, $3, $4) ON CONFLICT (project_id, name) DO NOTHING
+    RETURNING id, type),
+collection AS (
+    SELECT id, type FROM created
+    UNION ALL
+    SELECT id, type FROM artifact_collections WHERE project_id = $1 AND name = $2),
+existing AS (
+    SELECT v.id FROM artifact_versions v
+     WHERE v.collection_id = (SELECT id FROM collection LIMIT 1)
+       AND v.digest = $5 AND v.state = 'COMMITTED'
+     ORDER BY v.version_index LIMIT 1 FOR SHARE),
+fence AS (
+    UPDATE blobs SET unneeded_since = NULL
+     WHERE sha256 = ANY($6::text[]) AND NOT EXISTS (SELECT FROM existing)
+    RETURNING sha256)
+SELECT c.id, c.type, (SELECT id FROM existing) AS existing,
+       CASE WHEN EXISTS (SELECT FROM existing) THEN '{}'::text[]
+            ELSE ARRAY(SELECT d FROM unnest($6::text[]) d
+                        WHERE d NOT IN (SELECT sha256 FROM fence) ORDER BY d) END AS missing
+  FROM collection c LIMIT 1"""
+
+
 async def _collection_for(
-    conn: Connection, project_id: int, name: str, type_: str, description: str | None
-) -> int:
-    row = await conn.fetchrow(
-        """INSERT INTO artifact_collections (project_id, name, type, description)
-           VALUES ($1, $2, $3, $4) ON CONFLICT (project_id, name) DO NOTHING RETURNING id, type""",
-        project_id, name, type_, description,
-    )  # fmt: skip
-    if row is None:
-        row = await conn.fetchrow(
-            "SELECT id, type FROM artifact_collections WHERE project_id = $1 AND name = $2",
-            project_id,
-            name,
-        )
+    conn: Connection, project_id: int, req: LogRequest, digest: str, stored_digests: list[str]
+) -> tuple[int, int | None, list[str]]:
+    """(collection id, committed version with this digest or None, digests to upload)."""
+    args = (project_id, req.name, req.type, req.description, digest, stored_digests)
+    row = await conn.fetchrow(_COLLECTION_SQL, *args)
+    if row is None:  # created concurrently, after our snapshot: now we see it
+        row = await conn.fetchrow(_COLLECTION_SQL, *args)
         assert row is not None
-    if row["type"] != type_:
+    if row["type"] != req.type:
         raise Conflict(
-            f"artifact {name!r} has type {row['type']!r}; log it with that type or use another name"
+            f"artifact {req.name!r} has type {row['type']!r}; "
+            "log it with that type or use another name"
         )
-    return int(row["id"])
+    return int(row["id"]), row["existing"], list(row["missing"])
 
 
-async def _committed_with_digest(conn: Connection, collection_id: int, digest: str) -> int | None:
-    """The committed version with this digest, share-locked until the caller's transaction
-    ends: a concurrent deleteArtifact or TTL expiry (which lock the row FOR UPDATE) either
-    finishes first, and then the row no longer qualifies, or waits until we are done. So
-    a deduplicated log never lands on a version turning into a tombstone under it."""
-    return await conn.fetchval(
-        """SELECT id FROM artifact_versions
-            WHERE collection_id = $1 AND digest = $2 AND state = 'COMMITTED'
-            ORDER BY version_index LIMIT 1 FOR SHARE""",
-        collection_id,
-        digest,
+# Up to this many entries go in with the version's INSERT; more are COPYed.
+INLINE_ENTRIES = 1000
+
+_INSERT_VERSION = """INSERT INTO artifact_versions (collection_id, project_id, state, digest,
+       description, metadata, size, file_count, ttl_seconds, logged_by, pending_aliases)
+VALUES ($1, $2, 'PENDING', $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id"""
+
+_INSERT_VERSION_AND_ENTRIES = f"""
+WITH version AS ({_INSERT_VERSION}),
+entries AS (
+    INSERT INTO manifest_entries (version_id, path, digest, size, ref, extra)
+    SELECT (SELECT id FROM version), e.*
+      FROM unnest($11::text[], $12::text[], $13::bigint[], $14::text[], $15::jsonb[]) e)
+SELECT id FROM version"""
+
+
+async def _insert_pending(
+    conn: Connection,
+    collection: int,
+    run: _Run,
+    digest: str,
+    req: LogRequest,
+    metadata: dict[str, Any],
+    ttl: int | None,
+    aliases: list[str],
+    entries: Sequence[Entry],
+) -> int:
+    """Insert the PENDING version and its manifest; returns the version id."""
+    args = (
+        collection, run.project_id, digest, req.description, metadata,
+        sum(e.size or 0 for e in entries), len(entries), ttl, run.id, aliases,
+    )  # fmt: skip
+    if len(entries) <= INLINE_ENTRIES:
+        columns = (
+            [e.path for e in entries], [e.digest for e in entries], [e.size for e in entries],
+            [e.ref for e in entries], [e.extra for e in entries],
+        )  # fmt: skip
+        return int(await conn.fetchval(_INSERT_VERSION_AND_ENTRIES, *args, *columns))
+    version_id = int(await conn.fetchval(_INSERT_VERSION, *args))
+    await conn.raw.copy_records_to_table(
+        "manifest_entries",
+        records=[(version_id, e.path, e.digest, e.size, e.ref, e.extra) for e in entries],
+        columns=["version_id", "path", "digest", "size", "ref", "extra"],
     )
+    return version_id
 
 
-async def _record_log(conn: Connection, run_id: int, version_id: int) -> None:
+async def _record_log(
+    conn: Connection, collection: int, version_id: int, run_id: int, aliases: Sequence[str]
+) -> None:
+    """Record a (deduplicated) log of a committed version and move the aliases onto it."""
+    if aliases:  # alias moves are serialised by the collection's row lock
+        await conn.execute(
+            "SELECT 1 FROM artifact_collections WHERE id = $1 FOR UPDATE", collection
+        )
     await conn.execute(
-        """INSERT INTO artifact_logs (run_id, version_id) VALUES ($1, $2)
-           ON CONFLICT (run_id, version_id) DO NOTHING""",
-        run_id,
-        version_id,
-    )
+        f"""WITH logged AS ({_LOG_SQL.format(run="$1", version="$2")})
+            {move_aliases_sql(collection="$3", version="$2", aliases="$4")}""",
+        run_id, version_id, collection, list(aliases),
+    )  # fmt: skip
 
 
-async def _commit_pending(conn: Connection, version_id: int) -> tuple[int, bool]:
+_LOG_SQL = """INSERT INTO artifact_logs (run_id, version_id) VALUES ({run}, {version})
+              ON CONFLICT (run_id, version_id) DO NOTHING"""
+
+# Commit PENDING version $1 of collection $2 with digest $3, logged by run $4, with user
+# aliases $5 -- or, when the collection has a committed version of equal digest, remove
+# it and log and alias that one instead. Runs under the collection's row lock, in a
+# statement of its own after the lock was granted, so its snapshot sees every commit that
+# came before. The two branches exclude each other (EXISTS / NOT EXISTS of one
+# materialised CTE), so the pending row is deleted or updated, never both.
+_COMMIT_SQL = f"""
+WITH existing AS (
+    SELECT id FROM artifact_versions
+     WHERE collection_id = $2 AND digest = $3 AND state = 'COMMITTED'
+     ORDER BY version_index LIMIT 1 FOR SHARE),
+merged AS (
+    DELETE FROM artifact_versions WHERE id = $1 AND EXISTS (SELECT FROM existing)),
+committed AS (
+    UPDATE artifact_versions
+       SET state = 'COMMITTED', committed_at = clock_timestamp(), pending_aliases = '{{}}',
+           expires_at = created_at + ttl_seconds * interval '1 second',
+           version_index = (SELECT coalesce(max(version_index) + 1, 0)
+                              FROM artifact_versions WHERE collection_id = $2)
+     WHERE id = $1 AND NOT EXISTS (SELECT FROM existing)),
+target AS (SELECT coalesce((SELECT id FROM existing), $1) AS id),
+logged AS (
+    INSERT INTO artifact_logs (run_id, version_id) SELECT $4, id FROM target
+    ON CONFLICT (run_id, version_id) DO NOTHING),
+aliased AS ({move_aliases_sql(collection="$2", version="(SELECT id FROM target)", aliases="$5")})
+SELECT id, EXISTS (SELECT FROM existing) AS deduplicated FROM target"""
+
+
+async def _commit_pending(
+    conn: Connection,
+    version_id: int,
+    collection: int,
+    digest: str,
+    logged_by: int,
+    aliases: Sequence[str],
+) -> tuple[int, bool]:
     """Commit a PENDING version whose blobs are all held: (committed version id, dedup).
 
     The caller holds the version's row (it inserted it in this transaction, or locked it
-    FOR UPDATE), so no one else commits, deletes or removes it meanwhile."""
-    row = await conn.fetchrow(
-        """SELECT collection_id, digest, logged_by, pending_aliases FROM artifact_versions
-            WHERE id = $1 AND state = 'PENDING'""",
-        version_id,
-    )
-    assert row is not None
-    collection = row["collection_id"]
+    FOR UPDATE), so no one else commits, deletes or removes it meanwhile; it passes the
+    row's collection, digest, logging run and pending aliases it has in hand."""
     # The collection's row lock serialises commits: indices stay dense (v0, v1, ...) and
-    # two commits of equal content cannot both become versions.
+    # two commits of equal content cannot both become versions. It must be a statement
+    # of its own: the commit below needs a snapshot taken after the lock was granted.
     await conn.execute("SELECT 1 FROM artifact_collections WHERE id = $1 FOR UPDATE", collection)
-    existing = await _committed_with_digest(conn, collection, row["digest"])
-    if existing is not None:
-        await conn.execute("DELETE FROM artifact_versions WHERE id = $1", version_id)
-        await _record_log(conn, row["logged_by"], existing)
-        await move_aliases(conn, collection, existing, row["pending_aliases"])
-        return existing, True
-    await conn.execute(
-        """UPDATE artifact_versions
-              SET state = 'COMMITTED', committed_at = clock_timestamp(), pending_aliases = '{}',
-                  expires_at = created_at + ttl_seconds * interval '1 second',
-                  version_index = (SELECT coalesce(max(version_index) + 1, 0)
-                                     FROM artifact_versions WHERE collection_id = $2)
-            WHERE id = $1""",
-        version_id,
-        collection,
-    )
-    await _record_log(conn, row["logged_by"], version_id)
-    await move_aliases(conn, collection, version_id, row["pending_aliases"])
-    return version_id, False
+    row = await conn.fetchrow(_COMMIT_SQL, version_id, collection, digest, logged_by, list(aliases))
+    assert row is not None
+    return int(row["id"]), bool(row["deduplicated"])
+
+
+# The version's row, locked, with what commit needs: its state, what _commit_pending
+# needs, and its project for the access check. Only rows the viewer can read are locked
+# (readable_sql); one it may read but not write is refused right after, its lock released
+# with the transaction.
+_LOCK_VERSION_SQL = f"""
+SELECT v.state, v.collection_id, v.digest, v.logged_by, v.pending_aliases,
+       p.entity_id, p.visibility, c.name
+  FROM artifact_versions v
+  JOIN artifact_collections c ON c.id = v.collection_id
+  JOIN projects p ON p.id = v.project_id
+ WHERE v.id = $1 AND {access.readable_sql("p", 2)}
+   FOR UPDATE OF v"""
 
 
 async def commit_artifact(
     db: Database, store: Any, viewer: Viewer | None, version_id: int
 ) -> ArtifactRow:
     access.require_signed_in(viewer)
-    version = (await artifacts_by_ids(db, viewer, [version_id])).get(version_id)
-    if version is None:
-        raise NotFound("artifact not found")
-    access.require_write(viewer, version, f"artifact {version.name}")
     # One commit of a version at a time: the row lock is held while the staged uploads are
     # promoted, so a client retrying a slow commit waits for the first try and then sees
     # its result, instead of finding the staged objects already claimed and being told they
     # are missing. Everything below runs on this one connection (no second acquire from the
     # pool while holding it, so concurrent commits cannot starve the pool into a deadlock).
     async with db.transaction() as conn:
-        state = await conn.fetchval(
-            "SELECT state FROM artifact_versions WHERE id = $1 FOR UPDATE", version_id
-        )
-        if state is None:  # removed meanwhile (abandoned, or merged into an equal version)
+        row = await conn.fetchrow(_LOCK_VERSION_SQL, version_id, access.member_entity_ids(viewer))
+        if row is None:  # never visible, or removed (abandoned, or merged into an equal one)
             raise NotFound("artifact not found")
-        if state == "COMMITTED":
+        project = access.ProjectAccess(row["entity_id"], row["visibility"])
+        access.require_write(viewer, project, f"artifact {row['name']}")
+        if row["state"] == "COMMITTED":
             return await get_artifact(conn, version_id)
-        if state == "DELETED":
-            raise Conflict(f"artifact {version.path} was deleted; log it again")
+        if row["state"] == "DELETED":
+            path = (await get_artifact(conn, version_id)).path
+            raise Conflict(f"artifact {path} was deleted; log it again")
         bad = await _promote_uploads(conn, store, version_id)
         if not bad:
-            committed, _ = await _commit_pending(conn, version_id)
+            committed, _ = await _commit_pending(
+                conn, version_id, row["collection_id"], row["digest"], row["logged_by"],
+                row["pending_aliases"],
+            )  # fmt: skip
             return await get_artifact(conn, committed)
     # Raised after the transaction committed the blobs that did verify: their staged
     # objects are gone, so forgetting them would make the retry fail for good.
@@ -356,6 +473,8 @@ async def _promote_uploads(conn: Connection, store: Any, version_id: int) -> lis
     ones in ``blobs`` and return the manifest rows (digest, size, path) that failed."""
     from server.storage.base import staging_key
 
+    # A statement of its own, after the version's lock was granted: a commit of this
+    # version that finished meanwhile may have recorded some of these blobs.
     missing = await conn.fetch(
         """SELECT DISTINCT ON (m.digest) m.digest, m.size, m.path FROM manifest_entries m
             WHERE m.version_id = $1 AND m.ref IS NULL
@@ -363,13 +482,12 @@ async def _promote_uploads(conn: Connection, store: Any, version_id: int) -> lis
             ORDER BY m.digest, m.path""",
         version_id,
     )
-    limit = asyncio.Semaphore(PROMOTE_CONCURRENCY)
-
-    async def promote(digest: str, size: int) -> bool:
-        async with limit:
-            return bool(await store.promote(staging_key(str(version_id), digest), digest, size))
-
-    verified = await asyncio.gather(*(promote(r["digest"], r["size"]) for r in missing))
+    if not missing:
+        return []
+    pending = str(version_id)
+    verified = await store.promote_many(
+        [(staging_key(pending, r["digest"]), r["digest"], r["size"]) for r in missing]
+    )
     good = [(r["digest"], r["size"]) for r, ok in zip(missing, verified, strict=True) if ok]
     if good:
         await conn.execute(

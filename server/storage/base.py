@@ -1,8 +1,11 @@
 """The blob store contract shared by the folder and the S3 implementations.
 
 Blobs are content-addressed: ``blobs/<aa>/<bb>/<sha256>``. Clients never write there;
-they upload to ``staging/<pending_id>/<sha256>`` and only ``BlobStore.promote``, after
-hashing the staged bytes, creates the blob (GOTCHAS "Content-addressed storage").
+they upload to ``staging/<pending_id>/<sha256>`` and only ``BlobStore.promote`` (or
+``promote_many``), once the staged bytes are known to match, creates the blob (GOTCHAS
+"Content-addressed storage"). How they are known to match is the store's business: S3
+hashes the staged object; the folder store's upload handler hashes every byte on the way
+in and stamps what matched, so promote need not read it again.
 """
 
 from __future__ import annotations
@@ -54,6 +57,14 @@ class BlobStore(Protocol):
         """Verify the staged bytes and make them the blob; False if missing or wrong.
 
         The staging object is gone afterwards either way.
+        """
+        ...
+
+    async def promote_many(self, items: Sequence[tuple[str, str, int]]) -> list[bool]:
+        """``promote`` for each (staging key, sha256, size), batched; results in order.
+
+        Every key is validated before anything moves. If the call raises (the store is
+        unavailable), any item may or may not have been promoted; promoting again is safe.
         """
         ...
 

@@ -3,15 +3,25 @@
 Layout under the root: ``blobs/..`` and ``staging/..`` exactly as the keys say, plus
 ``.tmp/`` for uploads in flight and blobs being verified. ``.tmp`` lives in the root so
 that every move into place is a same-filesystem ``os.replace``: atomic, never a copy.
+
+Verification happens once, in the upload handler (``receive_upload``): it hashes every
+byte on the way in and renames the file to its staging key only when sha256 and size
+match, stamping it with a MAC (an extended attribute, see ``_staged_mac``) that only this
+service can make. ``promote`` trusts a staged file carrying a valid stamp without reading
+it again; a file without one (a filesystem without user xattrs, or bytes that did not
+come through the handler) is hashed as before. Either way, wrong bytes never become a blob.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hmac
+import itertools
 import os
 import secrets
+import stat
 import tempfile
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -36,6 +46,9 @@ from server.storage.base import (
 )
 
 SIGNATURE_CONTEXT = "lineage-files-v1"
+STAGED_MAC_CONTEXT = b"lineage-staged-v1"
+# The stamp receive_upload puts on a verified staged file (see _staged_mac).
+STAGED_MAC_XATTR = "user.lineage.verified"
 # Temp files older than this belong to uploads or promotions that died with a process.
 STALE_TEMP_SECONDS = 24 * 3600
 
@@ -70,6 +83,11 @@ class FolderStore:
         self.url_ttl_seconds = url_ttl_seconds
         self._secret = secret
         self._tmp = self.root / ".tmp"
+        # False once the filesystem refused a user xattr: staged files then carry no
+        # stamp and promote hashes them (correct, just slower).
+        self._xattrs = True
+        self._claims = itertools.count()
+        self._claim_prefix = f"promote-{secrets.token_hex(6)}-"
 
     @classmethod
     async def create(
@@ -151,60 +169,175 @@ class FolderStore:
         path = self.root / key
         # The key regex already rules out "..": this guards against symlinks planted
         # inside the root.
-        if not Path(os.path.realpath(path)).is_relative_to(self.root):
+        if not self._inside_root(key, path):
             raise ValueError(f"key {key!r} resolves outside the store")
         return path
+
+    def _inside_root(self, key: str, path: Path, checked: set[str] | None = None) -> bool:
+        """Whether ``path`` (= root / key) resolves inside the root.
+
+        The root is resolved already, so without a symlink below it the path is inside;
+        only when one of the key's (at most four) components is a symlink does the full
+        ``realpath`` check run. That is the same answer as ``realpath`` alone, for a few
+        ``lstat`` calls instead of one per component from ``/``. ``checked`` caches the
+        directories found to be real ones, for the keys of one batch."""
+        parts = key.split("/")
+        rel = ""
+        for n, part in enumerate(parts):
+            rel = f"{rel}/{part}" if rel else part
+            last = n == len(parts) - 1
+            if checked is not None and not last and rel in checked:
+                continue
+            try:
+                mode = os.lstat(f"{self.root}/{rel}").st_mode
+            except (FileNotFoundError, NotADirectoryError):
+                return True  # nothing further down exists, so no symlink either
+            if stat.S_ISLNK(mode):
+                return Path(os.path.realpath(path)).is_relative_to(self.root)
+            if checked is not None and not last:
+                checked.add(rel)
+        return True
 
     async def receive_upload(
         self, key: str, sha256: str, size: int, chunks: AsyncIterator[bytes]
     ) -> None:
-        """Stream an upload to a temp file; it reaches the key only if it matches."""
+        """Stream an upload to a temp file; it reaches the key only if it matches.
+
+        Small uploads (one hashing chunk) take a single thread hop: the temp file is
+        created, written, stamped and renamed into place together at the end."""
         dest = self._path(key)
-        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="upload-", suffix=".part")
-        tmp: Path | None = Path(tmp_name)
         hasher = BoundedHasher(size)
+        out: _TempFile | None = None
         try:
-            with os.fdopen(fd, "wb") as out:
-                buffer = bytearray()
-                async for chunk in chunks:
-                    if not hasher.update(chunk):
-                        raise FileRequestRefused(413, f"upload exceeds the declared {size} bytes")
-                    buffer += chunk
-                    if len(buffer) >= HASH_CHUNK:
-                        await asyncio.to_thread(out.write, bytes(buffer))
-                        buffer.clear()
-                await asyncio.to_thread(out.write, bytes(buffer))
+            buffer = bytearray()
+            async for chunk in chunks:
+                if not hasher.update(chunk):
+                    raise FileRequestRefused(413, f"upload exceeds the declared {size} bytes")
+                buffer += chunk
+                if len(buffer) >= HASH_CHUNK:
+                    if out is None:
+                        out = await asyncio.to_thread(_TempFile, self._tmp)
+                    await asyncio.to_thread(out.write, bytes(buffer))
+                    buffer.clear()
             if not hasher.matches(sha256):
                 raise FileRequestRefused(400, "upload does not match the declared sha256 and size")
-            await asyncio.to_thread(_install, Path(tmp_name), dest)
-            tmp = None
+            await asyncio.to_thread(self._finish_upload, out, bytes(buffer), key, dest, sha256)
+            out = None  # installed
         finally:
-            if tmp is not None:
-                tmp.unlink(missing_ok=True)
+            if out is not None:
+                await asyncio.to_thread(out.discard)
+
+    def _finish_upload(
+        self, out: _TempFile | None, tail: bytes, key: str, dest: Path, sha256: str
+    ) -> None:
+        """Write the rest, stamp the verified bytes, rename them to the staging key."""
+        if out is None:
+            out = _TempFile(self._tmp)
+        try:
+            out.write(tail)
+            info = os.fstat(out.fd)
+            if self._xattrs:
+                mac = self._staged_mac(key, sha256, info)
+                try:
+                    os.setxattr(out.fd, STAGED_MAC_XATTR, mac)
+                except OSError as exc:
+                    if exc.errno not in (errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM):
+                        raise
+                    self._xattrs = False  # unsupported here: promote will hash instead
+            out.close()
+            _install(out.path, dest)
+        except BaseException:
+            out.discard()
+            raise
+
+    def _staged_mac(self, key: str, sha256: str, info: os.stat_result) -> bytes:
+        """The stamp of a staged file the upload handler verified: binds the staging key,
+        the digest and size it was checked against, and the file itself (inode and
+        modification time, which a rename keeps and any rewrite changes). Made with the
+        store's secret, so nothing but receive_upload can produce it."""
+        message = b"\n".join(
+            [
+                STAGED_MAC_CONTEXT,
+                key.encode(),
+                sha256.encode(),
+                str(info.st_size).encode(),
+                str(info.st_ino).encode(),
+                str(info.st_mtime_ns).encode(),
+            ]
+        )
+        return hmac.digest(self._secret, message, "sha256")
 
     async def promote(self, staging_key: str, sha256: str, size: int) -> bool:
-        check_staging_target(staging_key, sha256, size)
-        return await asyncio.to_thread(
-            self._promote, self._path(staging_key), self._path(blob_key(sha256)), sha256, size
-        )
+        return (await self.promote_many([(staging_key, sha256, size)]))[0]
 
-    def _promote(self, staged: Path, blob: Path, sha256: str, size: int) -> bool:
+    async def promote_many(self, items: Sequence[tuple[str, str, int]]) -> list[bool]:
+        """Promote many staged uploads in one thread hop (renames and size checks only,
+        unless a file lacks the handler's stamp; see the module docstring)."""
+        for staging_key, sha256, size in items:
+            check_staging_target(staging_key, sha256, size)
+        if not items:
+            return []
+        return await asyncio.to_thread(self._promote_batch, items)
+
+    def _promote_batch(self, items: Sequence[tuple[str, str, int]]) -> list[bool]:
+        checked: set[str] = set()  # directories known not to be symlinks, for this batch
+        paths = []
+        for staging_key, sha256, _ in items:  # every key checked before anything moves
+            blob = blob_key(sha256)
+            staged_path, blob_path = self.root / staging_key, self.root / blob
+            for key, path in ((staging_key, staged_path), (blob, blob_path)):
+                if not self._inside_root(key, path, checked):
+                    raise ValueError(f"key {key!r} resolves outside the store")
+            paths.append((staged_path, blob_path))
+        results = [
+            self._promote_one(staging_key, sha256, size, staged, blob)
+            for (staging_key, sha256, size), (staged, blob) in zip(items, paths, strict=True)
+        ]
+        for directory in {staged.parent for staged, _ in paths}:
+            _remove_empty_dir(directory)
+        return results
+
+    def _promote_one(
+        self, staging_key: str, sha256: str, size: int, staged: Path, blob: Path
+    ) -> bool:
         # Claim the staged file first: a client re-uploading with a still-valid URL can
-        # then no longer swap the bytes between our hashing and our move.
-        claimed = self._tmp / f"promote-{secrets.token_hex(8)}"
+        # then no longer swap the file between our checks and our move.
+        claimed = f"{self._tmp}/{self._claim_prefix}{next(self._claims)}"
         try:
             os.replace(staged, claimed)
         except FileNotFoundError:
             return False
+        installed = False
         try:
-            _remove_empty_dir(staged.parent)
-            if not _file_matches(claimed, sha256, size):
+            info = os.lstat(claimed)
+            if not stat.S_ISREG(info.st_mode) or info.st_size != size:
                 return False
-            if not blob.exists():
-                _install(claimed, blob)
+            # No second hash for a file the upload handler verified: it renames bytes to
+            # the staging key only when their sha256 and size matched, and stamps them
+            # with a MAC of (key, digest, size, inode, mtime) under the store's secret.
+            # A valid stamp proves exactly that; anything else is hashed here.
+            if not (
+                self._stamp_matches(claimed, staging_key, sha256, info)
+                or _file_matches(Path(claimed), sha256, size)
+            ):
+                return False
+            if not os.path.lexists(blob):  # an existing blob is never touched
+                _install(Path(claimed), blob)
+                installed = True
             return True
         finally:
-            claimed.unlink(missing_ok=True)
+            if not installed:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(claimed)
+
+    def _stamp_matches(
+        self, path: str, staging_key: str, sha256: str, info: os.stat_result
+    ) -> bool:
+        try:
+            stamp = os.getxattr(path, STAGED_MAC_XATTR, follow_symlinks=False)
+        except OSError:  # no stamp, or no xattrs on this filesystem
+            return False
+        return hmac.compare_digest(stamp, self._staged_mac(staging_key, sha256, info))
 
     async def has_blob(self, sha256: str) -> bool:
         return await asyncio.to_thread(self._path(blob_key(sha256)).is_file)
@@ -250,8 +383,34 @@ class FolderStore:
 
 
 def _install(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(src, dest)
+    try:
+        os.replace(src, dest)
+    except FileNotFoundError:  # the first file in this directory
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, dest)
+
+
+class _TempFile:
+    """An upload in flight under ``.tmp`` (blocking calls: use from a thread)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.fd, name = tempfile.mkstemp(dir=directory, prefix="upload-", suffix=".part")
+        self.path = Path(name)
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view) :]
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            os.close(self.fd)
+
+    def discard(self) -> None:
+        self.close()
+        self.path.unlink(missing_ok=True)
 
 
 def _file_matches(path: Path, sha256: str, size: int) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AsyncExitStack, contextmanager
@@ -85,6 +86,7 @@ class S3Store:
         *,
         delete_batch_size: int = 1000,
         list_page_size: int = 1000,
+        promote_concurrency: int = 16,
     ) -> None:
         if not 1 <= delete_batch_size <= 1000:
             raise ValueError("DeleteObjects takes 1 to 1000 keys per call")
@@ -93,6 +95,8 @@ class S3Store:
         self.url_ttl_seconds = url_ttl_seconds
         self.delete_batch_size = delete_batch_size
         self.list_page_size = list_page_size
+        # parallel verifications in promote_many (the client pools 32 connections)
+        self.promote_concurrency = promote_concurrency
         self._client = client
         self._exit_stack = exit_stack
 
@@ -137,7 +141,29 @@ class S3Store:
         return UploadTarget(url, {"x-amz-checksum-sha256": checksum})
 
     async def promote(self, staging_key: str, sha256: str, size: int) -> bool:
-        check_staging_target(staging_key, sha256, size)
+        return (await self.promote_many([(staging_key, sha256, size)]))[0]
+
+    async def promote_many(self, items: Sequence[tuple[str, str, int]]) -> list[bool]:
+        """Verify and promote staged uploads, ``promote_concurrency`` at a time; then delete
+        every staging object in DeleteObjects batches (verified or not, they are done).
+
+        Each object is still streamed through sha256 here: not every S3-compatible server
+        enforces the checksum signed into the upload URL (moto does not)."""
+        for staging_key, sha256, size in items:
+            check_staging_target(staging_key, sha256, size)
+        limit = asyncio.Semaphore(self.promote_concurrency)
+
+        async def verify(staging_key: str, sha256: str, size: int) -> bool:
+            async with limit:
+                return await self._verify_and_copy(staging_key, sha256, size)
+
+        # If any of them fails (store unavailable), nothing is deleted: the commit fails,
+        # and its retry finds the staged objects still there.
+        results = await asyncio.gather(*(verify(*item) for item in items))
+        await self._delete_full([self._full(staging_key) for staging_key, _, _ in items])
+        return list(results)
+
+    async def _verify_and_copy(self, staging_key: str, sha256: str, size: int) -> bool:
         source = self._full(staging_key)
         with unavailable_on_failure(f"promoting {staging_key}"):
             try:
@@ -155,7 +181,6 @@ class S3Store:
             verified = hasher.matches(sha256)
             if verified and await self.head(blob_key(sha256)) is None:
                 verified = await self._copy_verified(obj, source, blob_key(sha256))
-            await self._delete_full([source])
         return verified
 
     async def _copy_verified(self, obj: GetObjectOutputTypeDef, source: str, dest_key: str) -> bool:
