@@ -16,7 +16,6 @@ from server.domain.access import ProjectAccess, Viewer
 from server.domain.manifests import check_storable_text
 from server.domain.names import check_name, parse_artifact_path
 from server.domain.pagination import Page, PageArgs, check_cursor_shape, keyset_after
-from server.domain.projects import find_project
 from server.errors import BadUserInput
 
 VERSION_SPEC_RE = re.compile(r"v(\d{1,9})")
@@ -150,34 +149,37 @@ async def find_collection(db: Queryable, project_id: int, name: str) -> Collecti
     return _collection(row) if row else None
 
 
-async def resolve_spec(db: Queryable, collection_id: int, spec: str) -> int | None:
-    """The version id an alias, "latest" or "vN" names now (None when nothing)."""
+def _spec_sql(spec: str, collection: str, param: int) -> tuple[str, list[Any]] | None:
+    """SQL for the version id an alias, "latest" or "vN" names in ``collection`` (an SQL
+    expression), with its parameters from ``$param``; None when no version can match."""
     try:
         check_storable_text(spec, "alias")
     except BadUserInput:
         return None  # no alias can be spelled like that, so nothing is named
     if spec.lower() == "latest":
-        return await db.fetchval(
-            """SELECT id FROM artifact_versions WHERE collection_id = $1 AND state = 'COMMITTED'
-                ORDER BY version_index DESC LIMIT 1""",
-            collection_id,
+        return (
+            f"""SELECT l.id FROM artifact_versions l
+                 WHERE l.collection_id = {collection} AND l.state = 'COMMITTED'
+                 ORDER BY l.version_index DESC LIMIT 1""",
+            [],
         )
     match = VERSION_SPEC_RE.fullmatch(spec)
     if match:
-        return await db.fetchval(
-            "SELECT id FROM artifact_versions WHERE collection_id = $1 AND version_index = $2",
-            collection_id,
-            int(match[1]),
+        return (
+            f"""SELECT l.id FROM artifact_versions l
+                 WHERE l.collection_id = {collection} AND l.version_index = ${param}""",
+            [int(match[1])],
         )
-    return await db.fetchval(
-        "SELECT version_id FROM artifact_aliases WHERE collection_id = $1 AND lower(alias) = lower($2)",
-        collection_id,
-        spec,
+    return (
+        f"""SELECT a.version_id FROM artifact_aliases a
+             WHERE a.collection_id = {collection} AND lower(a.alias) = lower(${param})""",
+        [spec],
     )
 
 
 async def find_artifact(db: Queryable, viewer: Viewer | None, path: str) -> ArtifactRow | None:
-    """The version ``[entity/]project/name:spec`` names, if the viewer may read it."""
+    """The version ``[entity/]project/name:spec`` names, if the viewer may read it: one
+    round trip (project, collection, spec and the row resolved in one statement)."""
     parsed = parse_artifact_path(path)
     entity = parsed.entity
     if entity is None:
@@ -187,19 +189,35 @@ async def find_artifact(db: Queryable, viewer: Viewer | None, path: str) -> Arti
                 "write 'entity/project/name:alias'"
             )
         entity = viewer.username
-    project = await find_project(db, viewer, entity, parsed.project)
-    if project is None:
+    spec = _spec_sql(parsed.spec, "c.id", 5)
+    if spec is None:
         return None
-    collection = await find_collection(db, project.id, parsed.name)
-    if collection is None:
-        return None
-    version_id = await resolve_spec(db, collection.id, parsed.spec)
-    return None if version_id is None else await get_artifact(db, version_id)
+    spec_sql, spec_args = spec
+    row = await db.fetchrow(
+        f"""{ARTIFACT_SELECT} WHERE v.id = (
+               SELECT ({spec_sql}) FROM artifact_collections c
+                 JOIN projects p ON p.id = c.project_id JOIN entities e ON e.id = p.entity_id
+                WHERE e.name = $1 AND p.name = $2 AND c.name = $3
+                  AND {access.readable_sql("p", 4)})""",
+        entity,
+        parsed.project,
+        parsed.name,
+        access.member_entity_ids(viewer),
+        *spec_args,
+    )
+    return artifact_row(row) if row else None
 
 
 async def version_in_collection(db: Queryable, collection_id: int, spec: str) -> ArtifactRow | None:
-    version_id = await resolve_spec(db, collection_id, spec)
-    return None if version_id is None else await get_artifact(db, version_id)
+    """The version ``spec`` names in a (readable) collection."""
+    found = _spec_sql(spec, "$1", 2)
+    if found is None:
+        return None
+    spec_sql, spec_args = found
+    row = await db.fetchrow(
+        f"{ARTIFACT_SELECT} WHERE v.id = ({spec_sql})", collection_id, *spec_args
+    )
+    return artifact_row(row) if row else None
 
 
 async def list_collections(
