@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -34,19 +35,18 @@ class ManifestEntryInput:
 
 
 def _entry_from_input(cls: type, value: Mapping[str, Any], context: InputContext) -> Any:
-    """Build a ManifestEntryInput straight from graphql-core's coerced value.
+    """Build the domain's EntryInput straight from graphql-core's coerced value.
 
     Strawberry's generic conversion re-resolves every field's type for every entry, which
     made a 100,000-entry logArtifact spend ~10 s here alone. graphql-core has already
-    validated and coerced each field (Int64 included), so only the object is left to make.
+    validated and coerced each field (Int64 included), so only the object is left to make,
+    and it is made once: the EntryInput that log_artifact takes, not a ManifestEntryInput
+    to be copied into one (``LogArtifactInput.entries`` holds EntryInputs at run time).
     """
-    return cls(
-        path=value["path"],
-        digest=value.get("digest"),
-        size=value.get("size"),
-        ref=value.get("ref"),
-        checksum=value.get("checksum", True),
-    )
+    return EntryInput(
+        value["path"], value.get("digest"), value.get("size"), value.get("ref"),
+        value.get("checksum", True),
+    )  # fmt: skip
 
 
 ManifestEntryInput.__strawberry_definition__.from_input = _entry_from_input  # type: ignore
@@ -67,6 +67,33 @@ class LogArtifactInput:
     )
     ttl_duration_seconds: int | None = None
     entries: list[ManifestEntryInput]
+
+
+def _log_input_from_input(cls: type, value: Mapping[str, Any], context: InputContext) -> Any:
+    """Strawberry's conversion of LogArtifactInput, but for ``entries``: up to 100,000
+    of them, each made by _entry_from_input without a trip through convert_argument per
+    item (its type checks and path bookkeeping cost ~0.7 s per 100,000)."""
+    definition = cls.__strawberry_definition__  # type: ignore[attr-defined]
+    kwargs: dict[str, Any] = {
+        f.python_name: None
+        for f in definition.fields
+        if f.default_value is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    }
+    for f in definition.fields:
+        name = context.config.name_converter.from_field(f)
+        if name not in value:
+            continue
+        if f.python_name == "entries":
+            kwargs["entries"] = [
+                _entry_from_input(ManifestEntryInput, e, context) for e in value[name]
+            ]
+        else:
+            field_type = f.resolve_type(type_definition=definition)
+            kwargs[f.python_name] = context.convert(value[name], field_type, name)
+    return cls(**kwargs)
+
+
+LogArtifactInput.__strawberry_definition__.from_input = _log_input_from_input  # type: ignore
 
 
 @strawberry.type
@@ -124,9 +151,7 @@ class ArtifactMutations:
             metadata=input.metadata,
             aliases=input.aliases or (),
             ttl_seconds=input.ttl_duration_seconds,
-            entries=[
-                EntryInput(e.path, e.digest, e.size, e.ref, e.checksum) for e in input.entries
-            ],
+            entries=cast("list[EntryInput]", input.entries),  # see _entry_from_input
         )
         result = await versions.log_artifact(ctx.db, ctx.store, ctx.references, ctx.viewer, request)
         ctx.loaders.clear()

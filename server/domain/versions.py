@@ -11,7 +11,7 @@ import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from server.db.database import Connection, Database, Queryable
 from server.domain import access
@@ -50,7 +50,7 @@ class LogRequest:
     ttl_seconds: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Upload:
     path: str
     url: str
@@ -101,8 +101,6 @@ def unique_aliases(aliases: Sequence[str], *, ignore_latest: bool = False) -> li
 
 
 async def _expand_entries(references: Any, inputs: Sequence[EntryInput]) -> list[Entry]:
-    from server.storage.references import ReferenceError
-
     if len(inputs) > MAX_ENTRIES:
         raise BadUserInput(
             f"one logArtifact takes at most {MAX_ENTRIES:,} entries, got {len(inputs):,}"
@@ -117,6 +115,9 @@ async def _expand_entries(references: Any, inputs: Sequence[EntryInput]) -> list
     limit = asyncio.Semaphore(REFERENCE_CONCURRENCY)
 
     async def resolve(e: EntryInput) -> list[Entry]:
+        # imported here: only reference entries need aiobotocore loaded
+        from server.storage.references import ReferenceError
+
         async with limit:
             try:
                 resolved = await references.resolve(e.ref, e.checksum)
@@ -205,15 +206,14 @@ async def log_artifact(
             entries = await _expand_entries(references, req.entries)  # no I/O without refs
         digest = manifest_digest(entries)
         stored_digests = sorted({e.digest for e in entries if e.stored})
-        collection, existing, missing = await _collection_for(
-            conn, run.project_id, req, digest, stored_digests
+        logged = await _log_version(
+            conn, run, req, digest, metadata, ttl, aliases, entries, stored_digests
         )
-        if existing is not None:
-            await _record_log(conn, collection, existing, run.id, aliases)
-            return LogResult(await get_artifact(conn, existing), deduplicated=True)
-        version_id = await _insert_pending(
-            conn, collection, run, digest, req, metadata, ttl, aliases, entries
-        )
+        collection, version_id, missing = logged.collection, logged.version, logged.missing
+        if logged.existing is not None:
+            await _record_log(conn, collection, logged.existing, run.id, aliases)
+            return LogResult(await get_artifact(conn, logged.existing), deduplicated=True)
+        assert version_id is not None
         if not missing:
             committed, deduplicated = await _commit_pending(
                 conn, version_id, collection, digest, run.id, aliases
@@ -227,23 +227,24 @@ async def log_artifact(
 async def _upload_targets(
     store: Any, version_id: int, entries: Sequence[Entry], missing: set[str]
 ) -> list[Upload]:
+    """One upload per missing content, named by the first path (in byte order) holding it."""
     from server.storage.base import staging_key
 
     first_path: dict[str, Entry] = {}
     for entry in sorted(entries, key=lambda e: e.path):
         if entry.stored and entry.digest in missing:
             first_path.setdefault(entry.digest, entry)
-    uploads = []
-    for entry in first_path.values():
-        assert entry.size is not None
-        target = await store.upload_target(
-            staging_key(str(version_id), entry.digest), entry.digest, entry.size
-        )
-        uploads.append(Upload(entry.path, target.url, dict(target.headers)))
-    return uploads
+    pending = str(version_id)
+    targets = await store.upload_targets(
+        [(staging_key(pending, e.digest), e.digest, e.size) for e in first_path.values()]
+    )
+    return [
+        Upload(e.path, t.url, dict(t.headers))
+        for e, t in zip(first_path.values(), targets, strict=True)
+    ]
 
 
-# One round trip for what logging needs to know before it writes a version:
+# One round trip for the log itself:
 # - the collection, created if new (ON CONFLICT DO NOTHING returns no row for an existing
 #   one, which the second branch finds), and its type, for the CONFLICT check;
 # - "existing": the committed version with this digest, share-locked until the
@@ -255,10 +256,13 @@ async def _upload_targets(
 #   them, and a row the collector already holds makes us wait and then see it gone (so we
 #   ask for an upload). Once this transaction commits, our manifest rows keep the blobs
 #   needed. (server/worker.py collect_blobs tells the collector's side.)
-# - "missing": the digests the fence did not find, which the client must upload.
+# - "missing": the digests the fence did not find, which the client must upload;
+# - unless deduplicated or of another type: the PENDING version, and its manifest entries
+#   when they are few enough to go as arrays ($13..$17 empty otherwise: COPYed after).
 # A collection created concurrently after this statement's snapshot was taken is seen by
-# neither branch: no row comes back, and the caller runs the statement again (new snapshot).
-_COLLECTION_SQL = """
+# neither branch: no row comes back, nothing was inserted, and the caller runs the
+# statement again (with a new snapshot, which sees it).
+_LOG_VERSION_SQL = """
 WITH created AS (
     INSERT INTO artifact_collections (project_id, name, type, description)
     VALUES ($1, $2, $3, $4) ON CONFLICT (project_id, name) DO NOTHING
@@ -266,85 +270,87 @@ WITH created AS (
 collection AS (
     SELECT id, type FROM created
     UNION ALL
-    SELECT id, type FROM artifact_collections WHERE project_id = $1 AND name = $2),
+    SELECT id, type FROM artifact_collections WHERE project_id = $1 AND name = $2
+    LIMIT 1),
 existing AS (
     SELECT v.id FROM artifact_versions v
-     WHERE v.collection_id = (SELECT id FROM collection LIMIT 1)
+     WHERE v.collection_id = (SELECT id FROM collection)
        AND v.digest = $5 AND v.state = 'COMMITTED'
      ORDER BY v.version_index LIMIT 1 FOR SHARE),
 fence AS (
     UPDATE blobs SET unneeded_since = NULL
      WHERE sha256 = ANY($6::text[]) AND NOT EXISTS (SELECT FROM existing)
-    RETURNING sha256)
-SELECT c.id, c.type, (SELECT id FROM existing) AS existing,
+    RETURNING sha256),
+version AS (
+    INSERT INTO artifact_versions (collection_id, project_id, state, digest, description,
+           metadata, size, file_count, ttl_seconds, logged_by, pending_aliases)
+    SELECT c.id, $1, 'PENDING', $5, $4, $7::jsonb, $8::bigint, $9::integer, $10::integer,
+           $11::bigint, $12::text[] FROM collection c
+     WHERE c.type = $3 AND NOT EXISTS (SELECT FROM existing)
+    RETURNING id),
+entries AS (
+    INSERT INTO manifest_entries (version_id, path, digest, size, ref, extra)
+    SELECT v.id, e.* FROM version v,
+           unnest($13::text[], $14::text[], $15::bigint[], $16::text[], $17::jsonb[]) e)
+SELECT c.id, c.type, (SELECT id FROM existing) AS existing, (SELECT id FROM version) AS version,
        CASE WHEN EXISTS (SELECT FROM existing) THEN '{}'::text[]
             ELSE ARRAY(SELECT d FROM unnest($6::text[]) d
                         WHERE d NOT IN (SELECT sha256 FROM fence) ORDER BY d) END AS missing
-  FROM collection c LIMIT 1"""
+  FROM collection c"""
+
+# Up to this many entries go in with the version's INSERT; more are COPYed.
+INLINE_ENTRIES = 1000
 
 
-async def _collection_for(
-    conn: Connection, project_id: int, req: LogRequest, digest: str, stored_digests: list[str]
-) -> tuple[int, int | None, list[str]]:
-    """(collection id, committed version with this digest or None, digests to upload)."""
-    args = (project_id, req.name, req.type, req.description, digest, stored_digests)
-    row = await conn.fetchrow(_COLLECTION_SQL, *args)
+@dataclass(slots=True)
+class _Logged:
+    collection: int
+    existing: int | None  # the committed version of equal digest (dedup), if any
+    version: int | None  # the new PENDING version, unless deduplicated
+    missing: list[str]  # digests to upload
+
+
+async def _log_version(
+    conn: Connection,
+    run: _Run,
+    req: LogRequest,
+    digest: str,
+    metadata: dict[str, Any],
+    ttl: int | None,
+    aliases: list[str],
+    entries: Sequence[Entry],
+    stored_digests: list[str],
+) -> _Logged:
+    """Find or create the collection, dedup, fence and insert the PENDING version."""
+    inline = len(entries) <= INLINE_ENTRIES
+    columns = (
+        [e.path for e in entries], [e.digest for e in entries], [e.size for e in entries],
+        [e.ref for e in entries], [e.extra for e in entries],
+    ) if inline else ([], [], [], [], [])  # fmt: skip
+    args = (
+        run.project_id, req.name, req.type, req.description, digest, stored_digests, metadata,
+        sum(e.size or 0 for e in entries), len(entries), ttl, run.id, aliases, *columns,
+    )  # fmt: skip
+    row = await conn.fetchrow(_LOG_VERSION_SQL, *args)
     if row is None:  # created concurrently, after our snapshot: now we see it
-        row = await conn.fetchrow(_COLLECTION_SQL, *args)
+        row = await conn.fetchrow(_LOG_VERSION_SQL, *args)
         assert row is not None
     if row["type"] != req.type:
         raise Conflict(
             f"artifact {req.name!r} has type {row['type']!r}; "
             "log it with that type or use another name"
         )
-    return int(row["id"]), row["existing"], list(row["missing"])
-
-
-# Up to this many entries go in with the version's INSERT; more are COPYed.
-INLINE_ENTRIES = 1000
-
-_INSERT_VERSION = """INSERT INTO artifact_versions (collection_id, project_id, state, digest,
-       description, metadata, size, file_count, ttl_seconds, logged_by, pending_aliases)
-VALUES ($1, $2, 'PENDING', $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id"""
-
-_INSERT_VERSION_AND_ENTRIES = f"""
-WITH version AS ({_INSERT_VERSION}),
-entries AS (
-    INSERT INTO manifest_entries (version_id, path, digest, size, ref, extra)
-    SELECT (SELECT id FROM version), e.*
-      FROM unnest($11::text[], $12::text[], $13::bigint[], $14::text[], $15::jsonb[]) e)
-SELECT id FROM version"""
-
-
-async def _insert_pending(
-    conn: Connection,
-    collection: int,
-    run: _Run,
-    digest: str,
-    req: LogRequest,
-    metadata: dict[str, Any],
-    ttl: int | None,
-    aliases: list[str],
-    entries: Sequence[Entry],
-) -> int:
-    """Insert the PENDING version and its manifest; returns the version id."""
-    args = (
-        collection, run.project_id, digest, req.description, metadata,
-        sum(e.size or 0 for e in entries), len(entries), ttl, run.id, aliases,
-    )  # fmt: skip
-    if len(entries) <= INLINE_ENTRIES:
-        columns = (
-            [e.path for e in entries], [e.digest for e in entries], [e.size for e in entries],
-            [e.ref for e in entries], [e.extra for e in entries],
-        )  # fmt: skip
-        return int(await conn.fetchval(_INSERT_VERSION_AND_ENTRIES, *args, *columns))
-    version_id = int(await conn.fetchval(_INSERT_VERSION, *args))
-    await conn.raw.copy_records_to_table(
-        "manifest_entries",
-        records=[(version_id, e.path, e.digest, e.size, e.ref, e.extra) for e in entries],
-        columns=["version_id", "path", "digest", "size", "ref", "extra"],
-    )
-    return version_id
+    logged = _Logged(int(row["id"]), row["existing"], row["version"], list(row["missing"]))
+    if logged.version is not None and not inline:
+        names = ["version_id", "path", "digest", "size", "ref", "extra"]
+        records: list[tuple[Any, ...]]
+        if any(e.extra for e in entries):
+            records = [(logged.version, e.path, e.digest, e.size, e.ref, e.extra) for e in entries]
+        else:  # the column's default, '{}', without encoding it 100,000 times
+            records = [(logged.version, e.path, e.digest, e.size, e.ref) for e in entries]
+            names.pop()
+        await conn.raw.copy_records_to_table("manifest_entries", records=records, columns=names)
+    return logged
 
 
 async def _record_log(
@@ -415,6 +421,14 @@ async def _commit_pending(
     return int(row["id"]), bool(row["deduplicated"])
 
 
+class _Missing(NamedTuple):
+    """A blob a pending version needs and the service lacks: its first path names it."""
+
+    digest: str
+    size: int
+    path: str
+
+
 # The version's row, locked, with what commit needs: its state, what _commit_pending
 # needs, and its project for the access check. Only rows the viewer can read are locked
 # (readable_sql); one it may read but not write is refused right after, its lock released
@@ -427,6 +441,18 @@ SELECT v.state, v.collection_id, v.digest, v.logged_by, v.pending_aliases,
   JOIN projects p ON p.id = v.project_id
  WHERE v.id = $1 AND {access.readable_sql("p", 2)}
    FOR UPDATE OF v"""
+
+# The blobs a pending version needs and the service lacks, with the first path naming
+# each. A statement of its own, after the version's lock was granted: a commit of this
+# version that held the lock and failed may have recorded some of them meanwhile. (Not a
+# subquery of the locking statement: that would see the snapshot from before the wait,
+# and a correlated subquery is planned for the average version, which a few big ones
+# make a sequential scan.)
+_MISSING_SQL = """
+SELECT DISTINCT ON (m.digest) m.digest, m.size, m.path FROM manifest_entries m
+ WHERE m.version_id = $1 AND m.ref IS NULL
+   AND NOT EXISTS (SELECT FROM blobs b WHERE b.sha256 = m.digest)
+ ORDER BY m.digest, m.path"""
 
 
 async def commit_artifact(
@@ -449,7 +475,8 @@ async def commit_artifact(
         if row["state"] == "DELETED":
             path = (await get_artifact(conn, version_id)).path
             raise Conflict(f"artifact {path} was deleted; log it again")
-        bad = await _promote_uploads(conn, store, version_id)
+        missing = [_Missing(*r) for r in await conn.fetch(_MISSING_SQL, version_id)]
+        bad = await _promote_uploads(conn, store, version_id, missing)
         if not bad:
             committed, _ = await _commit_pending(
                 conn, version_id, row["collection_id"], row["digest"], row["logged_by"],
@@ -458,9 +485,7 @@ async def commit_artifact(
             return await get_artifact(conn, committed)
     # Raised after the transaction committed the blobs that did verify: their staged
     # objects are gone, so forgetting them would make the retry fail for good.
-    listed = ", ".join(
-        f"{r['path']!r} (sha256 {r['digest'][:12]}…, {r['size']} bytes)" for r in bad[:5]
-    )
+    listed = ", ".join(f"{b.path!r} (sha256 {b.digest[:12]}…, {b.size} bytes)" for b in bad[:5])
     more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
     raise BadUserInput(
         f"{len(bad)} upload(s) missing or not matching their digest and size: {listed}{more}; "
@@ -468,35 +493,28 @@ async def commit_artifact(
     )
 
 
-async def _promote_uploads(conn: Connection, store: Any, version_id: int) -> list[Any]:
-    """Verify and promote the staged uploads of blobs the service lacks; record the good
-    ones in ``blobs`` and return the manifest rows (digest, size, path) that failed."""
+async def _promote_uploads(
+    conn: Connection, store: Any, version_id: int, missing: list[_Missing]
+) -> list[_Missing]:
+    """Verify and promote the staged uploads of the blobs the service lacks; record the
+    good ones in ``blobs`` and return those that failed."""
     from server.storage.base import staging_key
 
-    # A statement of its own, after the version's lock was granted: a commit of this
-    # version that finished meanwhile may have recorded some of these blobs.
-    missing = await conn.fetch(
-        """SELECT DISTINCT ON (m.digest) m.digest, m.size, m.path FROM manifest_entries m
-            WHERE m.version_id = $1 AND m.ref IS NULL
-              AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.sha256 = m.digest)
-            ORDER BY m.digest, m.path""",
-        version_id,
-    )
     if not missing:
         return []
     pending = str(version_id)
     verified = await store.promote_many(
-        [(staging_key(pending, r["digest"]), r["digest"], r["size"]) for r in missing]
+        [(staging_key(pending, b.digest), b.digest, b.size) for b in missing]
     )
-    good = [(r["digest"], r["size"]) for r, ok in zip(missing, verified, strict=True) if ok]
+    good = [b for b, ok in zip(missing, verified, strict=True) if ok]
     if good:
         await conn.execute(
             """INSERT INTO blobs (sha256, size) SELECT * FROM unnest($1::text[], $2::bigint[])
                ON CONFLICT (sha256) DO UPDATE SET unneeded_since = NULL""",
-            [d for d, _ in good],
-            [s for _, s in good],
+            [b.digest for b in good],
+            [b.size for b in good],
         )
-    return [r for r, ok in zip(missing, verified, strict=True) if not ok]
+    return [b for b, ok in zip(missing, verified, strict=True) if not ok]
 
 
 async def use_artifact(

@@ -35,7 +35,7 @@ class StoreUnavailable(Exception):
     """The store could not be reached; callers answer UNAVAILABLE and retry later."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class UploadTarget:
     url: str
     headers: dict[str, str]
@@ -51,6 +51,10 @@ class ObjectInfo:
 class BlobStore(Protocol):
     async def upload_target(self, staging_key: str, sha256: str, size: int) -> UploadTarget:
         """A signed, short-lived PUT of exactly these bytes to the staging key."""
+        ...
+
+    async def upload_targets(self, items: Sequence[tuple[str, str, int]]) -> list[UploadTarget]:
+        """``upload_target`` for each (staging key, sha256, size), in order."""
         ...
 
     async def promote(self, staging_key: str, sha256: str, size: int) -> bool:

@@ -27,7 +27,6 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from hashlib import sha256 as sha256_hash
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -82,6 +81,7 @@ class FolderStore:
         self.base_url = base_url.rstrip("/")
         self.url_ttl_seconds = url_ttl_seconds
         self._secret = secret
+        self._hmac = hmac.new(secret, digestmod="sha256")  # copied per message: keyed once
         self._tmp = self.root / ".tmp"
         # False once the filesystem refused a user xattr: staged files then carry no
         # stamp and promote hashes them (correct, just slower).
@@ -110,17 +110,26 @@ class FolderStore:
         # Fixed field order; only the last field may hold arbitrary text, so no two
         # different requests share a message.
         message = "\n".join([SIGNATURE_CONTEXT, op, key, str(exp), sha256, size, filename])
-        return hmac.new(self._secret, message.encode(), sha256_hash).hexdigest()
+        mac = self._hmac.copy()
+        mac.update(message.encode())
+        return mac.hexdigest()
 
     def _expiry(self) -> int:
         return int(time.time()) + self.url_ttl_seconds
 
     async def upload_target(self, staging_key: str, sha256: str, size: int) -> UploadTarget:
-        check_staging_target(staging_key, sha256, size)
+        return (await self.upload_targets([(staging_key, sha256, size)]))[0]
+
+    async def upload_targets(self, items: Sequence[tuple[str, str, int]]) -> list[UploadTarget]:
         exp = self._expiry()
-        sig = self._signature("put", staging_key, exp, sha256, str(size), "")
-        query = urlencode({"op": "put", "exp": exp, "sha256": sha256, "size": size, "sig": sig})
-        return UploadTarget(f"{self.base_url}/files/{staging_key}?{query}", {})
+        targets = []
+        for staging_key, sha256, size in items:
+            check_staging_target(staging_key, sha256, size)
+            sig = self._signature("put", staging_key, exp, sha256, str(size), "")
+            # what urlencode() makes of these fields, none of which needs escaping
+            query = f"op=put&exp={exp}&sha256={sha256}&size={size}&sig={sig}"
+            targets.append(UploadTarget(f"{self.base_url}/files/{staging_key}?{query}", {}))
+        return targets
 
     async def download_url(self, sha256: str, *, filename: str | None = None) -> str:
         key = blob_key(sha256)
@@ -156,6 +165,12 @@ class FolderStore:
                 check_staging_target(key, sha256, declared_size)
         except ValueError:
             raise FileRequestRefused(403, "invalid signature") from None
+        if op == "put":
+            # The key's shape is checked (above); its symlink check runs where the upload
+            # is installed, in receive_upload's thread, so the event loop makes no
+            # filesystem call for it. Nothing reaches the key's path before that.
+            check_key(key)
+            return FileGrant(self.root / key, sha256, declared_size, filename)
         try:
             path = self._path(key)
         except ValueError:
@@ -169,34 +184,57 @@ class FolderStore:
         path = self.root / key
         # The key regex already rules out "..": this guards against symlinks planted
         # inside the root.
-        if not self._inside_root(key, path):
+        if not self._inside_root(key):
             raise ValueError(f"key {key!r} resolves outside the store")
         return path
 
-    def _inside_root(self, key: str, path: Path, checked: set[str] | None = None) -> bool:
-        """Whether ``path`` (= root / key) resolves inside the root.
+    def _inside_root(self, key: str, checked: set[str] | None = None) -> bool:
+        """Whether root / key resolves inside the root.
 
         The root is resolved already, so without a symlink below it the path is inside;
         only when one of the key's (at most four) components is a symlink does the full
         ``realpath`` check run. That is the same answer as ``realpath`` alone, for a few
         ``lstat`` calls instead of one per component from ``/``. ``checked`` caches the
-        directories found to be real ones, for the keys of one batch."""
-        parts = key.split("/")
+        components found not to be symlinks, for the keys of one batch."""
         rel = ""
-        for n, part in enumerate(parts):
+        for part in key.split("/"):
             rel = f"{rel}/{part}" if rel else part
-            last = n == len(parts) - 1
-            if checked is not None and not last and rel in checked:
+            if checked is not None and rel in checked:
                 continue
             try:
                 mode = os.lstat(f"{self.root}/{rel}").st_mode
             except (FileNotFoundError, NotADirectoryError):
                 return True  # nothing further down exists, so no symlink either
             if stat.S_ISLNK(mode):
-                return Path(os.path.realpath(path)).is_relative_to(self.root)
-            if checked is not None and not last:
+                return Path(os.path.realpath(self.root / key)).is_relative_to(self.root)
+            if checked is not None:
                 checked.add(rel)
         return True
+
+    def _make_blob_dir(self, sha256: str) -> None:
+        """Create the blob's fan-out directory (blobs/aa/bb) ahead of its promotion.
+
+        Creating a directory is by far the dearest step of moving a blob into place (a few
+        hundred microseconds each on a busy disk, against tens for a rename; 100,000 new
+        blobs need some 50,000 of them). The upload, which runs in parallel with others
+        and holds no database transaction, pays it here, so commit -- one request, holding
+        its version's row lock -- is left with renames. Best effort: promote creates
+        whatever is still missing. Follows no symlink."""
+        path = str(self.root)
+        for part in blob_key(sha256).split("/")[:-1]:
+            path = f"{path}/{part}"
+            try:
+                mode = os.lstat(path).st_mode
+            except FileNotFoundError:
+                try:
+                    os.mkdir(path)
+                except FileExistsError:
+                    pass
+                except OSError:
+                    return
+                continue
+            if not stat.S_ISDIR(mode):  # a symlink or a file planted in the root: not ours
+                return
 
     async def receive_upload(
         self, key: str, sha256: str, size: int, chunks: AsyncIterator[bytes]
@@ -205,7 +243,8 @@ class FolderStore:
 
         Small uploads (one hashing chunk) take a single thread hop: the temp file is
         created, written, stamped and renamed into place together at the end."""
-        dest = self._path(key)
+        check_key(key)  # the symlink check (_path's) is _finish_upload's, in its thread
+        dest = self.root / key
         hasher = BoundedHasher(size)
         out: _TempFile | None = None
         try:
@@ -234,6 +273,8 @@ class FolderStore:
         if out is None:
             out = _TempFile(self._tmp)
         try:
+            if not self._inside_root(key):
+                raise FileRequestRefused(404, "not found")
             out.write(tail)
             info = os.fstat(out.fd)
             if self._xattrs:
@@ -249,6 +290,7 @@ class FolderStore:
         except BaseException:
             out.discard()
             raise
+        self._make_blob_dir(sha256)
 
     def _staged_mac(self, key: str, sha256: str, info: os.stat_result) -> bytes:
         """The stamp of a staged file the upload handler verified: binds the staging key,
@@ -265,7 +307,9 @@ class FolderStore:
                 str(info.st_mtime_ns).encode(),
             ]
         )
-        return hmac.digest(self._secret, message, "sha256")
+        mac = self._hmac.copy()
+        mac.update(message)
+        return mac.digest()
 
     async def promote(self, staging_key: str, sha256: str, size: int) -> bool:
         return (await self.promote_many([(staging_key, sha256, size)]))[0]
@@ -280,28 +324,57 @@ class FolderStore:
         return await asyncio.to_thread(self._promote_batch, items)
 
     def _promote_batch(self, items: Sequence[tuple[str, str, int]]) -> list[bool]:
-        checked: set[str] = set()  # directories known not to be symlinks, for this batch
+        # Every directory on the way is checked before anything moves (the files at the
+        # ends need no check: a staged symlink is claimed as the link itself and refused
+        # as not a regular file; an existing blob, whatever it is, is left alone).
+        checked: set[str] = set()
         paths = []
-        for staging_key, sha256, _ in items:  # every key checked before anything moves
+        for staging_key, sha256, _ in items:
             blob = blob_key(sha256)
-            staged_path, blob_path = self.root / staging_key, self.root / blob
-            for key, path in ((staging_key, staged_path), (blob, blob_path)):
-                if not self._inside_root(key, path, checked):
+            for key in (staging_key, blob):
+                directory = key.rpartition("/")[0]
+                if not self._inside_root(directory, checked):
                     raise ValueError(f"key {key!r} resolves outside the store")
-            paths.append((staged_path, blob_path))
+            paths.append((f"{self.root}/{staging_key}", f"{self.root}/{blob}"))
         results = [
             self._promote_one(staging_key, sha256, size, staged, blob)
             for (staging_key, sha256, size), (staged, blob) in zip(items, paths, strict=True)
         ]
-        for directory in {staged.parent for staged, _ in paths}:
-            _remove_empty_dir(directory)
+        for directory in {staged.rpartition("/")[0] for staged, _ in paths}:
+            _remove_empty_dir(Path(directory))
         return results
 
     def _promote_one(
-        self, staging_key: str, sha256: str, size: int, staged: Path, blob: Path
+        self, staging_key: str, sha256: str, size: int, staged: str, blob: str
     ) -> bool:
-        # Claim the staged file first: a client re-uploading with a still-valid URL can
-        # then no longer swap the file between our checks and our move.
+        # No second hash for a file the upload handler verified: it renames bytes to the
+        # staging key only when their sha256 and size matched, and stamps them with a MAC
+        # of (key, digest, size, inode, mtime) under the store's secret. Nothing else
+        # writes staging files, so a re-upload racing with us can only put another
+        # verified copy of the same bytes there: whichever file the rename moves, it
+        # matches. A file without a valid stamp takes the careful path.
+        try:
+            info = os.lstat(staged)
+        except FileNotFoundError:
+            return False
+        if (
+            stat.S_ISREG(info.st_mode)
+            and info.st_size == size
+            and self._stamp_matches(staged, staging_key, sha256, info)
+        ):
+            try:
+                if os.path.lexists(blob):  # an existing blob is never touched
+                    os.unlink(staged)
+                else:
+                    _install(staged, blob)
+            except FileNotFoundError:  # promoted by someone else meanwhile
+                return os.path.lexists(blob)
+            return True
+        return self._promote_unstamped(sha256, size, staged, blob)
+
+    def _promote_unstamped(self, sha256: str, size: int, staged: str, blob: str) -> bool:
+        """Hash a staged file that carries no valid stamp: claim it first, so the file
+        hashed is the file moved, whatever else is written to the staging key."""
         claimed = f"{self._tmp}/{self._claim_prefix}{next(self._claims)}"
         try:
             os.replace(staged, claimed)
@@ -312,17 +385,10 @@ class FolderStore:
             info = os.lstat(claimed)
             if not stat.S_ISREG(info.st_mode) or info.st_size != size:
                 return False
-            # No second hash for a file the upload handler verified: it renames bytes to
-            # the staging key only when their sha256 and size matched, and stamps them
-            # with a MAC of (key, digest, size, inode, mtime) under the store's secret.
-            # A valid stamp proves exactly that; anything else is hashed here.
-            if not (
-                self._stamp_matches(claimed, staging_key, sha256, info)
-                or _file_matches(Path(claimed), sha256, size)
-            ):
+            if not _file_matches(Path(claimed), sha256, size):
                 return False
             if not os.path.lexists(blob):  # an existing blob is never touched
-                _install(Path(claimed), blob)
+                _install(claimed, blob)
                 installed = True
             return True
         finally:
@@ -382,11 +448,11 @@ class FolderStore:
         return None
 
 
-def _install(src: Path, dest: Path) -> None:
+def _install(src: str | Path, dest: str | Path) -> None:
     try:
         os.replace(src, dest)
     except FileNotFoundError:  # the first file in this directory
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
         os.replace(src, dest)
 
 

@@ -140,6 +140,9 @@ class S3Store:
             )
         return UploadTarget(url, {"x-amz-checksum-sha256": checksum})
 
+    async def upload_targets(self, items: Sequence[tuple[str, str, int]]) -> list[UploadTarget]:
+        return [await self.upload_target(*item) for item in items]
+
     async def promote(self, staging_key: str, sha256: str, size: int) -> bool:
         return (await self.promote_many([(staging_key, sha256, size)]))[0]
 
