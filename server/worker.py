@@ -110,8 +110,8 @@ class Worker:
         """Delete blobs unneeded for longer than the grace period, a batch at a time.
 
         The race with an in-flight logArtifact that counts a blob as held is closed by
-        row locks on ``blobs``: the log path UPDATEs the rows it counts on (setting
-        unneeded_since to NULL) in its own transaction. If the log got there first, our
+        row locks on ``blobs``: the log path locks the rows it counts on (FOR SHARE, or an
+        UPDATE of unneeded_since to NULL for ones already marked) in its own transaction. If the log got there first, our
         FOR UPDATE either skips the locked row or, once the log committed, re-checks the
         row and finds unneeded_since NULL. If we got there first, the log's UPDATE waits
         for us and then finds the row gone, so it asks the client to upload the content.

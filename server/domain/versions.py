@@ -150,7 +150,7 @@ async def _expand_entries(references: Any, inputs: Sequence[EntryInput]) -> list
     return entries
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Run:
     """The logging run, as far as logging needs it."""
 
@@ -251,11 +251,20 @@ async def _upload_targets(
 #   transaction ends: a concurrent deleteArtifact or TTL expiry (which lock the row FOR
 #   UPDATE) either finishes first, and then the row no longer qualifies, or waits until we
 #   are done. So a deduplicated log never lands on a version turning into a tombstone.
-# - the GC fence, unless deduplicated: updating the blob rows we count on makes a
-#   concurrent collector's FOR UPDATE re-check its condition (unneeded_since) and skip
-#   them, and a row the collector already holds makes us wait and then see it gone (so we
-#   ask for an upload). Once this transaction commits, our manifest rows keep the blobs
-#   needed. (server/worker.py collect_blobs tells the collector's side.)
+# - the GC fence, unless deduplicated: a row lock on every blob row we count on, held
+#   until the transaction ends. The collector claims blobs FOR UPDATE SKIP LOCKED, so it
+#   skips the rows we hold; a row it holds already makes us wait and then see it gone (so
+#   we ask for an upload); and once this transaction commits, our manifest rows keep the
+#   blobs needed. (server/worker.py collect_blobs tells the collector's side, whose
+#   second NOT EXISTS, on a fresh snapshot, sees those rows.) Blobs in use (unneeded_since
+#   NULL, the common case) are share-locked ("fence"): FOR SHARE keeps the collector out
+#   all the same, and concurrent logs of one popular blob no longer queue behind each
+#   other's row lock until commit, as an UPDATE of every row made them do.
+#   Blobs already marked unneeded are updated back to in use ("revived"), which restarts
+#   their grace period, as before. The two sets are disjoint, so no lock is ever upgraded
+#   from share to exclusive (two logs doing that to one row would deadlock). A row that
+#   changes sides between our snapshot and our lock is in neither: at worst the client
+#   is asked to upload content we hold, and commit finds the blob there.
 # - "missing": the digests the fence did not find, which the client must upload;
 # - unless deduplicated or of another type: the PENDING version, and its manifest entries
 #   when they are few enough to go as arrays ($13..$17 empty otherwise: COPYed after).
@@ -278,8 +287,14 @@ existing AS (
        AND v.digest = $5 AND v.state = 'COMMITTED'
      ORDER BY v.version_index LIMIT 1 FOR SHARE),
 fence AS (
+    SELECT sha256 FROM blobs
+     WHERE sha256 = ANY($6::text[]) AND unneeded_since IS NULL
+       AND NOT EXISTS (SELECT FROM existing)
+       FOR SHARE),
+revived AS (
     UPDATE blobs SET unneeded_since = NULL
-     WHERE sha256 = ANY($6::text[]) AND NOT EXISTS (SELECT FROM existing)
+     WHERE sha256 = ANY($6::text[]) AND unneeded_since IS NOT NULL
+       AND NOT EXISTS (SELECT FROM existing)
     RETURNING sha256),
 version AS (
     INSERT INTO artifact_versions (collection_id, project_id, state, digest, description,
@@ -295,7 +310,8 @@ entries AS (
 SELECT c.id, c.type, (SELECT id FROM existing) AS existing, (SELECT id FROM version) AS version,
        CASE WHEN EXISTS (SELECT FROM existing) THEN '{}'::text[]
             ELSE ARRAY(SELECT d FROM unnest($6::text[]) d
-                        WHERE d NOT IN (SELECT sha256 FROM fence) ORDER BY d) END AS missing
+                        WHERE d NOT IN (SELECT sha256 FROM fence UNION ALL
+                                        SELECT sha256 FROM revived) ORDER BY d) END AS missing
   FROM collection c"""
 
 # Up to this many entries go in with the version's INSERT; more are COPYed.
@@ -361,15 +377,14 @@ async def _record_log(
         await conn.execute(
             "SELECT 1 FROM artifact_collections WHERE id = $1 FOR UPDATE", collection
         )
-    await conn.execute(
-        f"""WITH logged AS ({_LOG_SQL.format(run="$1", version="$2")})
-            {move_aliases_sql(collection="$3", version="$2", aliases="$4")}""",
-        run_id, version_id, collection, list(aliases),
-    )  # fmt: skip
+    await conn.execute(_RECORD_LOG_SQL, run_id, version_id, collection, list(aliases))
 
 
-_LOG_SQL = """INSERT INTO artifact_logs (run_id, version_id) VALUES ({run}, {version})
-              ON CONFLICT (run_id, version_id) DO NOTHING"""
+_RECORD_LOG_SQL = f"""
+WITH logged AS (
+    INSERT INTO artifact_logs (run_id, version_id) VALUES ($1, $2)
+    ON CONFLICT (run_id, version_id) DO NOTHING)
+{move_aliases_sql(collection="$3", version="$2", aliases="$4")}"""
 
 # Commit PENDING version $1 of collection $2 with digest $3, logged by run $4, with user
 # aliases $5 -- or, when the collection has a committed version of equal digest, remove

@@ -224,15 +224,14 @@ class FolderStore:
         for part in blob_key(sha256).split("/")[:-1]:
             path = f"{path}/{part}"
             try:
-                mode = os.lstat(path).st_mode
-            except FileNotFoundError:
                 try:
-                    os.mkdir(path)
-                except FileExistsError:
-                    pass
-                except OSError:
-                    return
-                continue
+                    mode = os.lstat(path).st_mode
+                except FileNotFoundError:
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(path)
+                    continue
+            except OSError:
+                return
             if not stat.S_ISDIR(mode):  # a symlink or a file planted in the root: not ours
                 return
 
