@@ -44,7 +44,8 @@ class RunRow:
         return f"{self.entity_name}/{self.project_name}/{self.run_id}"
 
 
-_SELECT = """SELECT r.*, e.name AS entity_name, p.name AS project_name
+_SELECT = """SELECT r.*, e.name AS entity_name, p.name AS project_name,
+                    p.entity_id, p.visibility
                FROM runs r JOIN projects p ON p.id = r.project_id
                JOIN entities e ON e.id = p.entity_id"""
 
@@ -92,30 +93,31 @@ async def runs_by_ids(
     return {r["id"]: _run(r) for r in rows}
 
 
-async def find_run(db: Queryable, viewer: Viewer | None, path: str) -> RunRow | None:
+async def _readable_run_record(
+    db: Queryable, viewer: Viewer | None, path: str
+) -> asyncpg.Record | None:
     parsed = parse_object_path(path, "run")
-    row = await db.fetchrow(
+    return await db.fetchrow(
         f"{_SELECT} WHERE e.name = $1 AND p.name = $2 AND r.run_id = $3"
         f" AND {access.readable_sql('p', 4)}",
         parsed.entity, parsed.project, parsed.key, access.member_entity_ids(viewer),
     )  # fmt: skip
+
+
+async def find_run(db: Queryable, viewer: Viewer | None, path: str) -> RunRow | None:
+    row = await _readable_run_record(db, viewer, path)
     return _run(row) if row else None
 
 
 async def writable_run(db: Queryable, viewer: Viewer | None, path: str) -> RunRow:
-    """The run at ``path``, locked for this transaction, if the viewer may write to it."""
+    """The run at ``path`` if the viewer may write to it (one statement: run and project)."""
     access.require_signed_in(viewer)
-    run = await find_run(db, viewer, path)
-    if run is None:
+    row = await _readable_run_record(db, viewer, path)
+    if row is None:
         raise NotFound(f"run {path} not found")
-    project = await db.fetchrow(
-        "SELECT entity_id, visibility FROM projects WHERE id = $1", run.project_id
-    )
-    assert project is not None
-    access.require_write(
-        viewer, access.ProjectAccess(project["entity_id"], project["visibility"]), f"run {path}"
-    )
-    return run
+    project = access.ProjectAccess(row["entity_id"], row["visibility"])
+    access.require_write(viewer, project, f"run {path}")
+    return _run(row)
 
 
 _MERGE = "(({col} || ${n}::jsonb) - ARRAY(SELECT key FROM jsonb_each(${n}::jsonb) WHERE value = 'null'::jsonb))"

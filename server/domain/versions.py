@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from server.db.database import Connection, Database, Queryable
+from server.db.database import Connection, Database
 from server.domain import access
 from server.domain.access import Viewer
 from server.domain.aliases import move_aliases_sql
@@ -28,8 +28,8 @@ from server.domain.manifests import (
     check_unique_paths,
     manifest_digest,
 )
-from server.domain.names import check_alias, check_name, parse_object_path
-from server.domain.runs import MAX_JSON_BYTES, check_json_object, writable_run
+from server.domain.names import check_alias, check_name
+from server.domain.runs import MAX_JSON_BYTES, RunRow, check_json_object, writable_run
 from server.errors import BadUserInput, Conflict, NotFound
 
 MAX_TTL_SECONDS = 2**31 - 1
@@ -150,33 +150,6 @@ async def _expand_entries(references: Any, inputs: Sequence[EntryInput]) -> list
     return entries
 
 
-@dataclass(slots=True)
-class _Run:
-    """The logging run, as far as logging needs it."""
-
-    id: int
-    project_id: int
-
-
-async def _writable_run(db: Queryable, viewer: Viewer | None, path: str) -> _Run:
-    """The run at ``path`` if the viewer may write to it: ``runs.writable_run`` in one
-    statement (run and project together), since logging needs only the ids."""
-    parsed = parse_object_path(path, "run")
-    row = await db.fetchrow(
-        f"""SELECT r.id, r.project_id, p.entity_id, p.visibility
-              FROM runs r JOIN projects p ON p.id = r.project_id
-              JOIN entities e ON e.id = p.entity_id
-             WHERE e.name = $1 AND p.name = $2 AND r.run_id = $3
-               AND {access.readable_sql("p", 4)}""",
-        parsed.entity, parsed.project, parsed.key, access.member_entity_ids(viewer),
-    )  # fmt: skip
-    if row is None:
-        raise NotFound(f"run {path} not found")
-    project = access.ProjectAccess(row["entity_id"], row["visibility"])
-    access.require_write(viewer, project, f"run {path}")
-    return _Run(row["id"], row["project_id"])
-
-
 async def log_artifact(
     db: Database, store: Any, references: Any, viewer: Viewer | None, req: LogRequest
 ) -> LogResult:
@@ -190,18 +163,18 @@ async def log_artifact(
     metadata = check_metadata(req.metadata)
     aliases = unique_aliases(req.aliases, ignore_latest=True)
     ttl = check_ttl(req.ttl_seconds)
-    run: _Run | None = None
+    run: RunRow | None = None
     entries: list[Entry] | None = None
     if any(e.ref is not None for e in req.entries):
         # Resolving references asks S3: check the run (access errors come first, and
         # only writers make the server look objects up) on a connection of its own, and
         # hold no connection or transaction while S3 answers.
-        run = await _writable_run(db, viewer, req.run)
+        run = await writable_run(db, viewer, req.run)
         entries = await _expand_entries(references, req.entries)
 
     async with db.transaction() as conn:
         if run is None:  # stored entries only: everything on this one connection
-            run = await _writable_run(conn, viewer, req.run)
+            run = await writable_run(conn, viewer, req.run)
         if entries is None:
             entries = await _expand_entries(references, req.entries)  # no I/O without refs
         digest = manifest_digest(entries)
@@ -328,7 +301,7 @@ class _Logged:
 
 async def _log_version(
     conn: Connection,
-    run: _Run,
+    run: RunRow,
     req: LogRequest,
     digest: str,
     metadata: dict[str, Any],
