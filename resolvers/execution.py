@@ -1,51 +1,109 @@
 """A faster completion of objects whose selected fields are all plain attributes.
 
 graphql-core completes every field of every object through the full machinery (resolve
-info, the strawberry resolver wrapper, awaitable checks, leaf completion): about 10 us a
-field, which is most of the time of a 10,000-node lineage answer. When every field
-selected on an object is a leaf read straight off an attribute (no resolver, no
-arguments, no directives), the result is the same as ``{key: serialize(getattr(obj,
-attr))}``, so this builds it directly. Anything else (a resolver, a null where the type
-says non-null, a value that does not serialize) takes graphql-core's normal path, which
-also produces the proper error.
+info, the strawberry resolver wrapper, awaitable checks, leaf completion), and every item
+of a list through complete_value -> complete_abstract_value -> complete_object_value:
+about 10 us a field and several us an item, which was most of the time of a 10,000-node
+lineage answer. When every field selected on an object is a leaf read straight off an
+attribute (no resolver, no arguments, no directives), the result is the same as
+``{key: serialize(getattr(obj, attr))}``, so this builds it directly, and for a list of
+such objects (a union's members told apart by their Python class) it does the whole list
+in one loop. Anything else (a resolver, a null where the type says non-null, a value that
+does not serialize, an unexpected class) takes graphql-core's normal path, which also
+produces the proper error; tests/resolvers/test_execution.py checks both paths agree.
+A schema extension with a resolve hook turns all of this off: it must see every field.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from enum import Enum
 from operator import attrgetter
 from typing import Any
 
+import strawberry
 from graphql import (
+    GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLID,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLScalarType,
+    GraphQLString,
     GraphQLUnionType,
 )
 from graphql.pyutils import AwaitableOrValue
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 _DEFINITION = "strawberry-definition"
-# (response key, getter, serialize or None for as-is, nullable)
-Plan = list[tuple[str, Callable[[Any], Any], Callable[[Any], Any] | None, bool]]
+_ROW_ATTRIBUTE = "row-attribute"
 
 
-def _field_plan(parent: GraphQLObjectType, key: str, details: Sequence[Any]) -> Any:
+def row_field(attribute: str, description: str | None = None) -> Any:
+    """A field that is ``self.row.<attribute>``: the GraphQL object is a view of its domain
+    row, so making one copies nothing, and a field costs only when it is selected. Enum
+    fields hold the stored name (graphql-core serializes values and members alike)."""
+    get = attrgetter(f"row.{attribute}")
+
+    def resolve(self: Any) -> Any:
+        return get(self)
+
+    return strawberry.field(
+        resolver=resolve, description=description, metadata={_ROW_ATTRIBUTE: attribute}
+    )
+
+
+class _Never:
+    """A type no value has: ``type(value) is _Never`` is always false."""
+
+
+# Values of these Python types are already what the scalar serializes them to.
+_AS_IS = {GraphQLString.name: str, GraphQLID.name: str, GraphQLBoolean.name: bool}
+
+# (response key, getter, serialize, nullable, type passed through without serialize)
+Step = tuple[str, Callable[[Any], Any], Callable[[Any], Any], bool, type]
+Plan = tuple[Step, ...]
+ListPlan = Callable[[list[Any]], list[Any] | None]
+
+
+class _EnumNames(dict[Any, str]):
+    """Python enum member -> GraphQL name, filled on first sight of each member (the
+    GraphQL enum knows members' values, not the members)."""
+
+    def __init__(self, enum_type: GraphQLEnumType) -> None:
+        super().__init__()
+        self.by_value = {value.value: name for name, value in enum_type.values.items()}
+        self.enum_class = getattr(enum_type, "wrapped_cls", None)
+
+    def __missing__(self, member: Any) -> str:
+        if isinstance(member, Enum):
+            if type(member) is not self.enum_class:  # another enum's member: an error
+                raise KeyError(member)
+            member_value = member.value
+        else:
+            member_value = member  # a stored name, as row fields hold
+        name = self.by_value[member_value]
+        self[member] = name
+        return name
+
+
+def _field_plan(parent: GraphQLObjectType, key: str, details: Sequence[Any]) -> Step | None:
     node = details[0].node
     if len(details) != 1 or node.arguments or node.directives or node.selection_set:
         return None
     name = node.name.value
     if name == "__typename":
         type_name = parent.name
-        return (key, lambda _: type_name, None, False)
+        return (key, lambda _: type_name, str, False, str)
     field_def = parent.fields.get(name)
     if field_def is None:
         return None
     definition = (field_def.extensions or {}).get(_DEFINITION)
+    attribute = (getattr(definition, "metadata", None) or {}).get(_ROW_ATTRIBUTE)
     if (
         definition is None
-        or definition.base_resolver is not None
+        or (definition.base_resolver is not None and attribute is None)
         or definition.extensions
         or definition.permission_classes
     ):
@@ -54,35 +112,136 @@ def _field_plan(parent: GraphQLObjectType, key: str, details: Sequence[Any]) -> 
     nullable = not isinstance(leaf_type, GraphQLNonNull)
     if not nullable:
         leaf_type = leaf_type.of_type
+    get = attrgetter(f"row.{attribute}" if attribute else definition.python_name)
     if isinstance(leaf_type, GraphQLEnumType):
-        # attributes hold Python Enum members whose values are the GraphQL names
-        names = {value.value: name for name, value in leaf_type.values.items()}
-        return (key, attrgetter(definition.python_name), lambda v: names[v.value], nullable)
+        return (key, get, _EnumNames(leaf_type).__getitem__, nullable, _Never)
     if not isinstance(leaf_type, GraphQLScalarType):
         return None
-    return (key, attrgetter(definition.python_name), leaf_type.serialize, nullable)
+    return (key, get, leaf_type.serialize, nullable, _AS_IS.get(leaf_type.name, _Never))
+
+
+def _complete_flat(plan: Plan, source: Any) -> dict[str, Any] | None:
+    out: dict[str, Any] = {}
+    try:
+        for key, get, serialize, nullable, as_is in plan:
+            value = get(source)
+            if value is None:
+                if not nullable:
+                    return None
+                out[key] = None
+            elif type(value) is as_is:
+                out[key] = value
+            else:
+                value = serialize(value)
+                if value is None:  # graphql-core reports a scalar that serializes to None
+                    return None
+                out[key] = value
+    except Exception:  # noqa: BLE001 - the normal path reports it properly
+        return None
+    return out
+
+
+def _list_completer(plans: dict[type, Plan] | Plan, nullable_items: bool) -> ListPlan:
+    """Complete a whole list with one plan (an object type that accepts any value) or one
+    plan per Python class (union members, or objects that check their type); None when
+    any item needs the normal path."""
+
+    def complete(items: list[Any]) -> list[Any] | None:
+        out: list[Any] = []
+        append = out.append
+        for item in items:
+            if item is None:
+                if not nullable_items:
+                    return None
+                append(None)
+                continue
+            plan = plans if type(plans) is tuple else plans.get(type(item))  # type: ignore[union-attr]
+            if plan is None:
+                return None
+            completed = _complete_flat(plan, item)  # type: ignore[arg-type]
+            if completed is None:
+                return None
+            append(completed)
+        return out
+
+    return complete
 
 
 class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # an extension with a resolve hook (tracing, permissions) must see every field
+        manager = self.middleware_manager
+        self._fast = manager is None or not manager.middlewares
         self._plans: dict[tuple[int, int], Plan | None] = {}
+        self._list_plans: dict[tuple[int, int], ListPlan | None] = {}
+        # keys are ids: keep their objects alive so no id is reused during execution
+        self._keep_alive: list[Any] = []
 
     def _plan(self, parent: GraphQLObjectType, grouped: Any) -> Plan | None:
         # grouped field sets are memoised per (type, selection) by collect_subfields, so
         # their identity is stable for the whole execution
         cache_key = (id(parent), id(grouped))
         if cache_key not in self._plans:
-            plan: Plan | None = []
-            for key, details in grouped.items():
-                step = _field_plan(parent, key, details)
-                if step is None:
-                    plan = None
-                    break
-                plan.append(step)  # type: ignore[union-attr]
-            self._plans[cache_key] = plan
-            self._keep_alive = getattr(self, "_keep_alive", []) + [grouped]
+            steps = [_field_plan(parent, key, details) for key, details in grouped.items()]
+            ok = all(step is not None for step in steps)
+            self._plans[cache_key] = tuple(steps) if ok else None  # type: ignore[arg-type]
+            self._keep_alive.append(grouped)
         return self._plans[cache_key]
+
+    def _object_plan(self, object_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
+        grouped, new_defer_usages, _ = self.collect_subfields(object_type, field_details_list)
+        return None if new_defer_usages else self._plan(object_type, grouped)
+
+    def _list_plan(self, item_type: GraphQLOutputType, field_details_list: Any) -> ListPlan | None:
+        cache_key = (id(item_type), id(field_details_list))
+        if cache_key not in self._list_plans:
+            self._list_plans[cache_key] = self._make_list_plan(item_type, field_details_list)
+            self._keep_alive.append(field_details_list)
+        return self._list_plans[cache_key]
+
+    def _make_list_plan(self, item_type: Any, field_details_list: Any) -> ListPlan | None:
+        if any(details.node.directives for details in field_details_list):
+            return None  # @stream and friends take the normal path
+        nullable_items = not isinstance(item_type, GraphQLNonNull)
+        if not nullable_items:
+            item_type = item_type.of_type
+        if isinstance(item_type, GraphQLObjectType):
+            members = [item_type]
+        elif isinstance(item_type, GraphQLUnionType):
+            members = list(item_type.types)
+        else:
+            return None
+        if len(members) == 1 and members[0].is_type_of is None:
+            # graphql-core takes any value for such a type: so do we
+            plan = self._object_plan(members[0], field_details_list)
+            return None if plan is None else _list_completer(plan, nullable_items)
+        by_class: dict[type, Plan] = {}
+        for member in members:
+            definition = (member.extensions or {}).get(_DEFINITION)
+            origin = getattr(definition, "origin", None)
+            plan = self._object_plan(member, field_details_list)
+            if origin is not None and plan is not None:
+                by_class[origin] = plan  # an instance of origin passes its is_type_of
+        return _list_completer(by_class, nullable_items) if by_class else None
+
+    def complete_iterable_value(
+        self,
+        item_type: GraphQLOutputType,
+        field_details_list: Any,
+        info: Any,
+        path: Any,
+        items: Iterable[Any],
+        position_context: Any,
+    ) -> AwaitableOrValue[list[Any]]:
+        if self._fast and type(items) is list and items:
+            complete = self._list_plan(item_type, field_details_list)
+            completed = complete(items) if complete is not None else None
+            if completed is not None:
+                return completed
+        return super().complete_iterable_value(
+            item_type, field_details_list, info, path, items, position_context
+        )
 
     def execute_collected_subfields(
         self,
@@ -93,7 +252,11 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         new_defer_usages: Sequence[Any],
         position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
-        plan = None if new_defer_usages else self._plan(parent_type, grouped_field_set)
+        plan = (
+            self._plan(parent_type, grouped_field_set)
+            if self._fast and not new_defer_usages
+            else None
+        )
         if plan is not None:
             completed = _complete_flat(plan, source_value)
             if completed is not None:
@@ -101,22 +264,6 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return super().execute_collected_subfields(
             parent_type, source_value, path, grouped_field_set, new_defer_usages, position_context
         )
-
-
-def _complete_flat(plan: Plan, source: Any) -> dict[str, Any] | None:
-    out: dict[str, Any] = {}
-    try:
-        for key, get, serialize, nullable in plan:
-            value = get(source)
-            if value is None:
-                if not nullable:
-                    return None
-                out[key] = None
-            else:
-                out[key] = value if serialize is None else serialize(value)
-    except Exception:  # noqa: BLE001 - the normal path reports it properly
-        return None
-    return out
 
 
 def speed_up_unions(schema: Any) -> None:

@@ -14,12 +14,12 @@ import strawberry
 from resolvers.info import Info
 from server.domain.ids import decode_id
 
+NODE_ID_DESCRIPTION = "Opaque global id, stable across renames; valid for Query.node."
+
 
 @strawberry.interface
 class Node:
-    id: strawberry.ID = strawberry.field(
-        description="Opaque global id, stable across renames; valid for Query.node."
-    )
+    id: strawberry.ID = strawberry.field(description=NODE_ID_DESCRIPTION)
 
 
 NodeLoader = Callable[[Info, int], Awaitable[Any]]

@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
 def _serve(settings: Settings) -> None:
     import uvicorn
 
-    from server.app import create_app
+    from server.app import create_app, tune_garbage_collector
 
     settings = Settings(**{**settings.__dict__, "bootstrap_admin": True})
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -96,8 +96,10 @@ def _serve(settings: Settings) -> None:
     # handler; the default one would kill the process before atexit stops the embedded
     # Postgres (systemd and docker stop with SIGTERM)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    app = create_app(settings)
+    tune_garbage_collector()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),

@@ -10,9 +10,10 @@ from strawberry.scalars import JSON
 
 from resolvers.connections import Connection
 from resolvers.enums import ArtifactState, LineageDirection
+from resolvers.execution import row_field
 from resolvers.info import Info
 from resolvers.lineage.fields import hop_connection, lineage_graph
-from resolvers.node import Node, node_loader
+from resolvers.node import NODE_ID_DESCRIPTION, Node, node_loader
 from resolvers.projects.types import Project
 from resolvers.runs.types import LINEAGE_DESCRIPTION, LineageGraphType, Run
 from resolvers.scalars import Int64
@@ -108,44 +109,27 @@ class ArtifactCollection(Node):
 
 @strawberry.type
 class Artifact(Node):
-    name: str
-    path: str
-    type: str
-    version_index: int | None
-    version: str | None
-    digest: str
-    aliases: list[str]
-    description: str | None
-    metadata: JSON
-    state: ArtifactState
-    size: Int64
-    file_count: int
-    created_at: datetime
-    ttl_duration_seconds: int | None
-    expires_at: datetime | None
     row: strawberry.Private[ArtifactRow]
+    id: strawberry.ID = row_field("global_id", NODE_ID_DESCRIPTION)
+    name: str = row_field("name")
+    path: str = row_field("path")
+    type: str = row_field("type")
+    version_index: int | None = row_field("version_index")
+    version: str | None = row_field("version")
+    digest: str = row_field("digest")
+    aliases: list[str] = row_field("all_aliases")
+    description: str | None = row_field("description")
+    metadata: JSON = row_field("metadata")
+    state: ArtifactState = row_field("state")
+    size: Int64 = row_field("size")
+    file_count: int = row_field("file_count")
+    created_at: datetime = row_field("created_at")
+    ttl_duration_seconds: int | None = row_field("ttl_seconds")
+    expires_at: datetime | None = row_field("expires_at")
 
     @classmethod
     def of(cls, row: ArtifactRow) -> Artifact:
-        return cls(
-            id=strawberry.ID(encode_id("Artifact", row.id)),
-            name=row.name,
-            path=row.path,
-            type=row.type,
-            version_index=row.version_index,
-            version=row.version,
-            digest=row.digest,
-            aliases=row.all_aliases,
-            description=row.description,
-            metadata=row.metadata,
-            state=ArtifactState(row.state),
-            size=Int64(row.size),
-            file_count=row.file_count,
-            created_at=row.created_at,
-            ttl_duration_seconds=row.ttl_seconds,
-            expires_at=row.expires_at,
-            row=row,
-        )
+        return cls(row=row)
 
     @strawberry.field
     async def collection(self, info: Info) -> ArtifactCollection:

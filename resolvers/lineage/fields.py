@@ -84,14 +84,13 @@ async def lineage_graph(
         row = run_rows.get(key[1]) if key[0] == graph.RUN else artifact_rows.get(key[1])
         if row is not None:  # it may have vanished (deleted, made private) since the walk
             built[key] = Run.of(row) if key[0] == graph.RUN else Artifact.of(row)
+    ids = {key: node.row.global_id for key, node in built.items()}
     logged, used = LineageEdgeKind.LOGGED, LineageEdgeKind.USED
     edges = [
         LineageEdge(
-            source=built[(e.source_kind, e.source)].id,
-            target=built[(e.target_kind, e.target)].id,
-            kind=logged if e.kind == "LOGGED" else used,
+            source=ids[source], target=ids[target], kind=logged if kind == "LOGGED" else used
         )
-        for e in found.edges
-        if (e.source_kind, e.source) in built and (e.target_kind, e.target) in built
+        for source, target, kind in found.edges
+        if source in ids and target in ids
     ]
     return LineageGraph(nodes=list(built.values()), edges=edges, truncated=found.truncated)

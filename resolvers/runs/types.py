@@ -10,9 +10,10 @@ from strawberry.scalars import JSON
 
 from resolvers.connections import Connection
 from resolvers.enums import LineageDirection, OptimizationGoal, RunState, SortDirection
+from resolvers.execution import row_field
 from resolvers.info import Info
 from resolvers.lineage.fields import hop_connection, lineage_graph
-from resolvers.node import Node, node_loader
+from resolvers.node import NODE_ID_DESCRIPTION, Node, node_loader
 from resolvers.projects.types import Project
 from server.domain import runs
 from server.domain.ids import encode_id
@@ -50,30 +51,20 @@ async def _project(info: Info, project_id: int) -> Project:
 
 @strawberry.type
 class Run(Node):
-    run_id: str
-    name: str | None
-    path: str
-    state: RunState
-    config: JSON
-    summary: JSON
-    created_at: datetime
-    updated_at: datetime
     row: strawberry.Private[RunRow]
+    id: strawberry.ID = row_field("global_id", NODE_ID_DESCRIPTION)
+    run_id: str = row_field("run_id")
+    name: str | None = row_field("name")
+    path: str = row_field("path")
+    state: RunState = row_field("state")
+    config: JSON = row_field("config")
+    summary: JSON = row_field("summary")
+    created_at: datetime = row_field("created_at")
+    updated_at: datetime = row_field("updated_at")
 
     @classmethod
     def of(cls, row: RunRow) -> Run:
-        return cls(
-            id=strawberry.ID(encode_id("Run", row.id)),
-            run_id=row.run_id,
-            name=row.name,
-            path=row.path,
-            state=RunState(row.state),
-            config=row.config,
-            summary=row.summary,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            row=row,
-        )
+        return cls(row=row)
 
     @strawberry.field
     async def project(self, info: Info) -> Project:

@@ -8,8 +8,13 @@ import binascii
 KINDS = frozenset({"User", "Entity", "Project", "Run", "Sweep", "ArtifactCollection", "Artifact"})
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def encode_id(kind: str, row_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{kind}:{row_id}".encode()).decode().rstrip("=")
+    # base64.urlsafe_b64encode without its two wrapper calls (ids are made per node)
+    raw = binascii.b2a_base64(f"{kind}:{row_id}".encode(), newline=False)
+    return raw.translate(_URLSAFE).rstrip(b"=").decode()
 
 
 def decode_id(global_id: str) -> tuple[str, int] | None:

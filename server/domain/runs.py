@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -15,6 +15,7 @@ import asyncpg
 from server.db.database import Queryable
 from server.domain import access
 from server.domain.access import Viewer
+from server.domain.ids import encode_id
 from server.domain.names import check_name, check_text, generate_id, parse_object_path
 from server.domain.pagination import Page, PageArgs, check_cursor_shape, keyset_after
 from server.domain.projects import writable_project
@@ -38,10 +39,18 @@ class RunRow:
     sweep_id: int | None
     created_at: datetime
     updated_at: datetime
+    _global_id: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def path(self) -> str:
         return f"{self.entity_name}/{self.project_name}/{self.run_id}"
+
+    @property
+    def global_id(self) -> str:
+        # kept: a lineage answer needs it for the node and again for each of its edges
+        if self._global_id is None:
+            self._global_id = encode_id("Run", self.id)
+        return self._global_id
 
 
 _SELECT = """SELECT r.*, e.name AS entity_name, p.name AS project_name,
