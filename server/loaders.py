@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 from server.db.database import Database
-from server.domain import accounts, artifacts, lineage, projects, runs, sweeps
+from server.domain import accounts, aliases, artifacts, lineage, projects, runs, sweeps
 from server.domain.access import Viewer
 
 K = TypeVar("K", bound=Hashable)
@@ -68,6 +68,11 @@ class Loaders:
     @cached_property
     def artifact_by_id(self) -> DataLoader[int, artifacts.ArtifactRow | None]:
         return by_key_loader(lambda ids: artifacts.artifacts_by_ids(self.db, self.viewer, ids))
+
+    @cached_property
+    def aliases_by_id(self) -> DataLoader[int, list[str] | None]:
+        """Aliases of artifact versions, by version id (rows the viewer already read)."""
+        return by_key_loader(lambda ids: aliases.aliases_by_versions(self.db, ids))
 
     @cached_property
     def collection_by_id(self) -> DataLoader[int, artifacts.CollectionRow | None]:

@@ -107,6 +107,11 @@ class ArtifactCollection(Node):
         return Artifact.of(row) if row else None
 
 
+async def _aliases(self: Artifact, info: Info) -> list[str]:
+    # loaded apart from the row, batched: most queries never ask for them
+    return await info.context.loaders.aliases_by_id.load(self.row.id) or []
+
+
 @strawberry.type
 class Artifact(Node):
     row: strawberry.Private[ArtifactRow]
@@ -117,7 +122,7 @@ class Artifact(Node):
     version_index: int | None = row_field("version_index")
     version: str | None = row_field("version")
     digest: str = row_field("digest")
-    aliases: list[str] = row_field("all_aliases")
+    aliases: list[str] = strawberry.field(resolver=_aliases)
     description: str | None = row_field("description")
     metadata: JSON = row_field("metadata")
     state: ArtifactState = row_field("state")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from server.db.database import Connection, Database
+from server.db.database import Connection, Database, Queryable
 from server.domain import access
 from server.domain.access import Viewer
 from server.domain.artifacts import ArtifactRow, artifacts_by_ids, get_artifact
@@ -39,6 +39,24 @@ async def move_aliases(
         list(aliases),
         version_id,
     )
+
+
+async def aliases_by_versions(db: Queryable, version_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Each version's aliases: its user aliases in the order they were set, then "latest"
+    when it is the newest committed version of its collection. No access check: callers
+    hold rows the viewer may read."""
+    rows = await db.fetch(
+        """SELECT v.id,
+                  coalesce((SELECT array_agg(a.alias ORDER BY a.created_at, a.alias)
+                              FROM artifact_aliases a WHERE a.version_id = v.id), '{}') AS aliases,
+                  coalesce(v.state = 'COMMITTED' AND v.version_index = (
+                       SELECT max(l.version_index) FROM artifact_versions l
+                        WHERE l.collection_id = v.collection_id AND l.state = 'COMMITTED'),
+                    false) AS is_latest
+             FROM artifact_versions v WHERE v.id = ANY($1::bigint[])""",
+        list(version_ids),
+    )
+    return {r["id"]: [*r["aliases"], "latest"] if r["is_latest"] else r["aliases"] for r in rows}
 
 
 async def writable_artifact(

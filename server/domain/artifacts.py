@@ -55,8 +55,6 @@ class ArtifactRow(ProjectAccess):
     expires_at: datetime | None
     created_at: datetime
     logged_by: int
-    aliases: list[str]
-    is_latest: bool
     _global_id: str | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -75,24 +73,16 @@ class ArtifactRow(ProjectAccess):
             self._global_id = encode_id("Artifact", self.id)
         return self._global_id
 
-    @property
-    def all_aliases(self) -> list[str]:
-        return [*self.aliases, "latest"] if self.is_latest else list(self.aliases)
-
 
 # Columns in ArtifactRow's field order: rows are built positionally (5,000 of them in a
-# big lineage answer; by name it took three times as long).
+# big lineage answer; by name it took three times as long). Aliases are not here: they
+# take two subqueries a row (half this query's time), so they load only when asked for
+# (server/domain/aliases.py aliases_by_versions).
 ARTIFACT_SELECT = """
 SELECT p.entity_id, p.visibility, v.id, v.collection_id, v.project_id,
        e.name AS entity_name, p.name AS project_name, c.name, c.type, v.version_index,
        v.state, v.digest, v.description, v.metadata, v.size, v.file_count, v.ttl_seconds,
-       v.expires_at, v.created_at, v.logged_by,
-       coalesce((SELECT array_agg(a.alias ORDER BY a.created_at, a.alias)
-                   FROM artifact_aliases a WHERE a.version_id = v.id), '{}') AS aliases,
-       coalesce(v.state = 'COMMITTED' AND v.version_index = (
-            SELECT max(l.version_index) FROM artifact_versions l
-             WHERE l.collection_id = v.collection_id AND l.state = 'COMMITTED'), false)
-         AS is_latest
+       v.expires_at, v.created_at, v.logged_by
   FROM artifact_versions v
   JOIN artifact_collections c ON c.id = v.collection_id
   JOIN projects p ON p.id = v.project_id

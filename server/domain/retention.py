@@ -66,9 +66,14 @@ async def delete_artifact(
                 f"artifact {artifact.path} is still PENDING: it was never visible, and is "
                 "cleaned away if not committed"
             )
-        if artifact.aliases and not delete_aliases:
+        user_aliases = await conn.fetchval(
+            "SELECT array_agg(alias ORDER BY created_at, alias) FROM artifact_aliases"
+            " WHERE version_id = $1",
+            version_id,
+        )
+        if user_aliases and not delete_aliases:
             raise Conflict(
-                f"artifact {artifact.path} has aliases {artifact.aliases}: remove them first "
+                f"artifact {artifact.path} has aliases {user_aliases}: remove them first "
                 "or pass deleteAliases: true"
             )
         await tombstone(conn, [version_id])
