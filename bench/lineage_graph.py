@@ -64,8 +64,8 @@ COLUMNS = {
         "logged_by",
         "committed_at",
     ],
-    "artifact_logs": ["run_id", "version_id"],
-    "artifact_uses": ["version_id", "run_id"],
+    "artifact_logs": ["run_id", "version_id", "run_project_id", "version_project_id"],
+    "artifact_uses": ["version_id", "run_id", "version_project_id", "run_project_id"],
 }
 
 
@@ -120,14 +120,15 @@ class Builder:
             )
         )
         coll[1] += 1
-        self.t.artifact_logs.append((run, vid))
+        self.t.artifact_logs.append((run, vid, project, project))
         return vid
 
     def use(self, run: int, *versions: int) -> None:
         for vid in versions:
             if (run, vid) not in self._used:
                 self._used.add((run, vid))
-                self.t.artifact_uses.append((vid, run))
+                version_project = self.t.artifact_versions[vid - 1][2]
+                self.t.artifact_uses.append((vid, run, version_project, self.project_of_run[run]))
                 self.use_count[vid] += 1
 
 

@@ -80,7 +80,7 @@ SELECT v.id, c.name, v.version_index, c.type, v.state,
 
 _USED_BY = f"""
 SELECT r.id, r.run_id, r.state FROM artifact_uses u
-  JOIN runs r ON r.id = u.run_id JOIN projects p ON p.id = r.project_id
+  JOIN runs r ON r.id = u.run_id JOIN projects p ON p.id = u.run_project_id
  WHERE u.version_id = $1 AND {readable("p", 2)}
  ORDER BY u.seq LIMIT $3"""
 
@@ -128,14 +128,8 @@ def lineage_cte(direction: str, with_access: bool = True) -> str:
     again, which the depth bound keeps finite. With ``with_access`` unreadable nodes are
     neither returned nor walked through ($4: the viewer's entity ids)."""
     to_run, to_artifact = _CTE_HOPS[direction]
-    run_access = (
-        "JOIN runs r ON r.id = e.run_id"
-        f" JOIN projects p ON p.id = r.project_id AND {readable('p', 4)}"
-    )
-    artifact_access = (
-        "JOIN artifact_versions v ON v.id = e.version_id"
-        f" JOIN projects p ON p.id = v.project_id AND {readable('p', 4)}"
-    )
+    run_access = f"JOIN projects p ON p.id = e.run_project_id AND {readable('p', 4)}"
+    artifact_access = f"JOIN projects p ON p.id = e.version_project_id AND {readable('p', 4)}"
     if not with_access:
         run_access = artifact_access = ""
     return f"""

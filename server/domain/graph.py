@@ -21,10 +21,9 @@ MAX_DEPTH = 100
 MAX_LIMIT = 10_000
 
 RUN, ARTIFACT = "Run", "Artifact"
-_TO_RUN = "JOIN runs r ON r.id = e.run_id JOIN projects p ON p.id = r.project_id"
-_TO_ARTIFACT = (
-    "JOIN artifact_versions v ON v.id = e.version_id JOIN projects p ON p.id = v.project_id"
-)
+# the reached end's project, copied onto every edge (migration 0003)
+_TO_RUN = "JOIN projects p ON p.id = e.run_project_id"
+_TO_ARTIFACT = "JOIN projects p ON p.id = e.version_project_id"
 
 # (direction, kind of the frontier) -> (kind reached, edge table, from column, to column, joins)
 _EDGE_KIND = {"artifact_logs": "LOGGED", "artifact_uses": "USED"}

@@ -40,15 +40,20 @@ class Hop:
     table: str
     parent_col: str
     child_col: str
-    # joins that reach the child's project (alias p) and, for artifacts, its type (c)
+    # the join that reaches the child's project (alias p), copied onto each edge
     joins: str
-    typed: bool
+    typed: bool  # children are artifacts, which a type argument filters
+
+    def joins_for(self, type_: str | None) -> str:
+        """The joins, plus the child's collection (alias c) when filtering by type."""
+        if type_ is None:
+            return self.joins
+        return f"""{self.joins} JOIN artifact_versions v ON v.id = e.version_id
+                   JOIN artifact_collections c ON c.id = v.collection_id"""
 
 
-_TO_RUN = "JOIN runs r ON r.id = e.run_id JOIN projects p ON p.id = r.project_id"
-_TO_ARTIFACT = """JOIN artifact_versions v ON v.id = e.version_id
-                  JOIN artifact_collections c ON c.id = v.collection_id
-                  JOIN projects p ON p.id = v.project_id"""
+_TO_RUN = "JOIN projects p ON p.id = e.run_project_id"
+_TO_ARTIFACT = "JOIN projects p ON p.id = e.version_project_id"
 
 USED_BY = Hop("artifact_uses", "version_id", "run_id", _TO_RUN, typed=False)
 LOGGED_ARTIFACTS = Hop("artifact_logs", "run_id", "version_id", _TO_ARTIFACT, typed=True)
@@ -66,13 +71,14 @@ async def hop_pages(
     for (first, after, type_), parents in groups.items():
         args: list[object] = [sorted(set(parents)), members, after or 0, first + 1]
         type_sql = ""
-        if hop.typed:
+        if hop.typed and type_ is not None:
             args.append(type_)
-            type_sql = "AND ($5::text IS NULL OR c.type = $5)"
+            type_sql = "AND c.type = $5"
         rows = await db.fetch(
             f"""SELECT k.parent, x.seq, x.child FROM unnest($1::bigint[]) AS k(parent)
                 CROSS JOIN LATERAL (
-                    SELECT e.seq, e.{hop.child_col} AS child FROM {hop.table} e {hop.joins}
+                    SELECT e.seq, e.{hop.child_col} AS child
+                      FROM {hop.table} e {hop.joins_for(type_)}
                      WHERE e.{hop.parent_col} = k.parent AND e.seq > $3 {type_sql}
                        AND {access.readable_sql("p", 2)}
                      ORDER BY e.seq LIMIT $4) x
@@ -103,11 +109,12 @@ async def hop_counts(
     for type_, parents in by_type.items():
         args: list[object] = [sorted(set(parents)), members]
         type_sql = ""
-        if hop.typed:
+        if hop.typed and type_ is not None:
             args.append(type_)
-            type_sql = "AND ($3::text IS NULL OR c.type = $3)"
+            type_sql = "AND c.type = $3"
         rows = await db.fetch(
-            f"""SELECT e.{hop.parent_col} AS parent, count(*) AS n FROM {hop.table} e {hop.joins}
+            f"""SELECT e.{hop.parent_col} AS parent, count(*) AS n
+                  FROM {hop.table} e {hop.joins_for(type_)}
                  WHERE e.{hop.parent_col} = ANY($1::bigint[]) {type_sql}
                    AND {access.readable_sql("p", 2)}
                  GROUP BY 1""",

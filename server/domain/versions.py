@@ -355,7 +355,9 @@ async def _record_log(
 
 _RECORD_LOG_SQL = f"""
 WITH logged AS (
-    INSERT INTO artifact_logs (run_id, version_id) VALUES ($1, $2)
+    INSERT INTO artifact_logs (run_id, version_id, run_project_id, version_project_id)
+    SELECT $1, $2, (SELECT project_id FROM runs WHERE id = $1),
+           (SELECT project_id FROM artifact_collections WHERE id = $3)
     ON CONFLICT (run_id, version_id) DO NOTHING)
 {move_aliases_sql(collection="$3", version="$2", aliases="$4")}"""
 
@@ -381,7 +383,9 @@ committed AS (
      WHERE id = $1 AND NOT EXISTS (SELECT FROM existing)),
 target AS (SELECT coalesce((SELECT id FROM existing), $1) AS id),
 logged AS (
-    INSERT INTO artifact_logs (run_id, version_id) SELECT $4, id FROM target
+    INSERT INTO artifact_logs (run_id, version_id, run_project_id, version_project_id)
+    SELECT $4, id, (SELECT project_id FROM runs WHERE id = $4),
+           (SELECT project_id FROM artifact_collections WHERE id = $2) FROM target
     ON CONFLICT (run_id, version_id) DO NOTHING),
 aliased AS ({move_aliases_sql(collection="$2", version="(SELECT id FROM target)", aliases="$5")})
 SELECT id, EXISTS (SELECT FROM existing) AS deduplicated FROM target"""
@@ -525,9 +529,11 @@ async def use_artifact(
         if artifact.state != "COMMITTED":
             raise Conflict(f"artifact {artifact.path} was deleted; use another version")
         await conn.execute(
-            """INSERT INTO artifact_uses (version_id, run_id) VALUES ($1, $2)
-               ON CONFLICT (version_id, run_id) DO NOTHING""",
+            """INSERT INTO artifact_uses (version_id, run_id, version_project_id, run_project_id)
+               VALUES ($1, $2, $3, $4) ON CONFLICT (version_id, run_id) DO NOTHING""",
             artifact.id,
             run.id,
+            artifact.project_id,
+            run.project_id,
         )
         return artifact

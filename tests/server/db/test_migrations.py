@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from server.db.migrations import apply_migrations
+from server.db.migrations import apply_migrations, load_migrations
 
 
 def migration_files() -> list[tuple[int, str]]:
@@ -43,3 +43,45 @@ async def test_two_servers_migrating_one_new_database_apply_each_file_once(
     finally:
         await first.close()
         await second.close()
+
+
+async def test_edge_project_ids_are_filled_in_for_edges_recorded_before_0003(
+    fresh_database: Any,
+) -> None:
+    """A database at 0002 with a cross-project use gets both ends' projects on each edge."""
+    url = await fresh_database(f"lineage_mig_{uuid.uuid4().hex[:8]}")
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for migration in load_migrations():
+            if migration.version <= 2:
+                await conn.execute(migration.sql)
+                await conn.execute(
+                    "INSERT INTO schema_migrations VALUES ($1, $2)",
+                    migration.version,
+                    migration.name,
+                )
+        await conn.execute(
+            """INSERT INTO entities (id, name, is_team) VALUES (1, 'e', true);
+               INSERT INTO projects (id, entity_id, name) VALUES (10, 1, 'data'), (20, 1, 'train');
+               INSERT INTO runs (id, project_id, run_id) VALUES (100, 10, 'prep'), (200, 20, 'fit');
+               INSERT INTO artifact_collections (id, project_id, name, type)
+                    VALUES (1000, 10, 'corpus', 'dataset');
+               INSERT INTO artifact_versions (id, collection_id, project_id, version_index,
+                                              state, digest, logged_by)
+                    VALUES (5, 1000, 10, 0, 'COMMITTED', 'd', 100);
+               INSERT INTO artifact_logs (run_id, version_id) VALUES (100, 5);
+               INSERT INTO artifact_uses (version_id, run_id) VALUES (5, 200);"""
+        )
+        assert await apply_migrations(conn) == [version for version, _ in migration_files()[2:]]
+        edges = await conn.fetch(
+            """SELECT 'logged' AS kind, run_project_id, version_project_id FROM artifact_logs
+               UNION ALL
+               SELECT 'used', run_project_id, version_project_id FROM artifact_uses ORDER BY 1"""
+        )
+        assert [tuple(e) for e in edges] == [("logged", 10, 10), ("used", 20, 10)]
+    finally:
+        await conn.close()
