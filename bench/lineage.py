@@ -580,6 +580,10 @@ async def bench_size(
     try:
         viewer = await accounts.authenticate(Database(pool), f"Bearer {key}")
         assert viewer is not None
+        # what `lineage serve` does at start-up, so in-process timings compare with it
+        from server.app import tune_garbage_collector
+
+        tune_garbage_collector()
         b = Bench(size, server, key, pool, viewer, ordinary, popular, args, results)
         await measure_one_hop(b)
         full = await measure_lineage(b)
