@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from server.domain.pagination import Page
+from resolvers.execution import computed_field
+from server.domain.pagination import Page, encode_cursor
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -21,7 +22,9 @@ class PageInfo:
 
 @strawberry.type
 class Edge(Generic[T]):
-    cursor: str
+    key: strawberry.Private[Sequence[Any]]
+    # encoded only when selected: most queries walk edges without paginating
+    cursor: str = computed_field(lambda edge: encode_cursor(edge.key))
     node: T
 
 
@@ -37,14 +40,15 @@ class Connection(Generic[T]):
 
     @classmethod
     def of(cls, page: Page[R], convert: Callable[[R], T]) -> Connection[T]:
-        cursors = page.cursors
         edges = [
-            Edge(cursor=c, node=convert(item)) for c, item in zip(cursors, page.items, strict=True)
+            Edge(key=key, node=convert(item))
+            for key, item in zip(page.keys, page.items, strict=True)
         ]
         return Connection(
             edges=edges,
             page_info=PageInfo(
-                has_next_page=page.has_next, end_cursor=cursors[-1] if cursors else None
+                has_next_page=page.has_next,
+                end_cursor=encode_cursor(page.keys[-1]) if page.keys else None,
             ),
             count=page.count,
         )

@@ -4,11 +4,12 @@ graphql-core completes every field of every object through the full machinery (r
 info, the strawberry resolver wrapper, awaitable checks, leaf completion), and every item
 of a list through complete_value -> complete_abstract_value -> complete_object_value:
 about 10 us a field and several us an item, which was most of the time of a 10,000-node
-lineage answer. When every field selected on an object is a leaf read straight off an
-attribute (no resolver, no arguments, no directives), the result is the same as
-``{key: serialize(getattr(obj, attr))}``, so this builds it directly, and for a list of
-such objects (a union's members told apart by their Python class) it does the whole list
-in one loop. Anything else (a resolver, a null where the type says non-null, a value that
+lineage answer. When every field selected on an object is read straight off an attribute
+(no resolver, no arguments, no directives) and is a leaf, or an object or list of objects
+that are flat in turn, the result is the same as ``{key: serialize(getattr(obj, attr))}``,
+so this builds it directly; for a list of such objects (a union's members told apart by
+their Python class) it does the whole list in one loop, and a connection's
+``edges { node { ... } }`` completes in one go. Anything else (a resolver, a null where the type says non-null, a value that
 does not serialize, an unexpected class) takes graphql-core's normal path, which also
 produces the proper error; tests/resolvers/test_execution.py checks both paths agree.
 A schema extension with a resolve hook turns all of this off: it must see every field.
@@ -26,6 +27,7 @@ from graphql import (
     GraphQLBoolean,
     GraphQLEnumType,
     GraphQLID,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -37,21 +39,24 @@ from graphql.pyutils import AwaitableOrValue
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 _DEFINITION = "strawberry-definition"
-_ROW_ATTRIBUTE = "row-attribute"
+_GETTER = "plain-getter"
+
+
+def computed_field(get: Callable[[Any], Any], description: str | None = None) -> Any:
+    """A field that is ``get(self)``: cheap, synchronous and argument-free, so a list of
+    objects selecting it still completes in one go (see below)."""
+
+    def resolve(self: Any) -> Any:
+        return get(self)
+
+    return strawberry.field(resolver=resolve, description=description, metadata={_GETTER: get})
 
 
 def row_field(attribute: str, description: str | None = None) -> Any:
     """A field that is ``self.row.<attribute>``: the GraphQL object is a view of its domain
     row, so making one copies nothing, and a field costs only when it is selected. Enum
     fields hold the stored name (graphql-core serializes values and members alike)."""
-    get = attrgetter(f"row.{attribute}")
-
-    def resolve(self: Any) -> Any:
-        return get(self)
-
-    return strawberry.field(
-        resolver=resolve, description=description, metadata={_ROW_ATTRIBUTE: attribute}
-    )
+    return computed_field(attrgetter(f"row.{attribute}"), description)
 
 
 class _Never:
@@ -88,9 +93,20 @@ class _EnumNames(dict[Any, str]):
         return name
 
 
-def _field_plan(parent: GraphQLObjectType, key: str, details: Sequence[Any]) -> Step | None:
+class _Fallback(Exception):
+    """A nested object or list needs the normal path: so does the object holding it."""
+
+
+def _field_plan(
+    parent: GraphQLObjectType,
+    key: str,
+    details: Sequence[Any],
+    nested: Callable[[Any, Sequence[Any]], Callable[[Any], Any] | None],
+) -> Step | None:
+    """How to complete one field of ``parent`` directly, or None. ``nested(type, details)``
+    gives the completer of an object or list field with a selection of its own."""
     node = details[0].node
-    if len(details) != 1 or node.arguments or node.directives or node.selection_set:
+    if len(details) != 1 or node.arguments or node.directives:
         return None
     name = node.name.value
     if name == "__typename":
@@ -100,24 +116,27 @@ def _field_plan(parent: GraphQLObjectType, key: str, details: Sequence[Any]) -> 
     if field_def is None:
         return None
     definition = (field_def.extensions or {}).get(_DEFINITION)
-    attribute = (getattr(definition, "metadata", None) or {}).get(_ROW_ATTRIBUTE)
+    getter = (getattr(definition, "metadata", None) or {}).get(_GETTER)
     if (
         definition is None
-        or (definition.base_resolver is not None and attribute is None)
+        or (definition.base_resolver is not None and getter is None)
         or definition.extensions
         or definition.permission_classes
     ):
         return None
-    leaf_type = field_def.type
-    nullable = not isinstance(leaf_type, GraphQLNonNull)
+    field_type = field_def.type
+    nullable = not isinstance(field_type, GraphQLNonNull)
     if not nullable:
-        leaf_type = leaf_type.of_type
-    get = attrgetter(f"row.{attribute}" if attribute else definition.python_name)
-    if isinstance(leaf_type, GraphQLEnumType):
-        return (key, get, _EnumNames(leaf_type).__getitem__, nullable, _Never)
-    if not isinstance(leaf_type, GraphQLScalarType):
+        field_type = field_type.of_type
+    get = getter or attrgetter(definition.python_name)
+    if node.selection_set:
+        complete = nested(field_type, details)
+        return None if complete is None else (key, get, complete, nullable, _Never)
+    if isinstance(field_type, GraphQLEnumType):
+        return (key, get, _EnumNames(field_type).__getitem__, nullable, _Never)
+    if not isinstance(field_type, GraphQLScalarType):
         return None
-    return (key, get, leaf_type.serialize, nullable, _AS_IS.get(leaf_type.name, _Never))
+    return (key, get, field_type.serialize, nullable, _AS_IS.get(field_type.name, _Never))
 
 
 def _complete_flat(plan: Plan, source: Any) -> dict[str, Any] | None:
@@ -183,7 +202,9 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # their identity is stable for the whole execution
         cache_key = (id(parent), id(grouped))
         if cache_key not in self._plans:
-            steps = [_field_plan(parent, key, details) for key, details in grouped.items()]
+            steps = [
+                _field_plan(parent, key, details, self._nested) for key, details in grouped.items()
+            ]
             ok = all(step is not None for step in steps)
             self._plans[cache_key] = tuple(steps) if ok else None  # type: ignore[arg-type]
             self._keep_alive.append(grouped)
@@ -192,6 +213,41 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _object_plan(self, object_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
         grouped, new_defer_usages, _ = self.collect_subfields(object_type, field_details_list)
         return None if new_defer_usages else self._plan(object_type, grouped)
+
+    def _nested(self, field_type: Any, details: Any) -> Callable[[Any], Any] | None:
+        """The completer of a plain field holding a flat object or a list of them."""
+        if isinstance(field_type, GraphQLList):
+            complete_items = self._list_plan(field_type.of_type, details)
+            if complete_items is None:
+                return None
+
+            def complete_list(value: Any) -> list[Any]:
+                if type(value) is not list:
+                    raise _Fallback
+                completed = complete_items(value) if value else []
+                if completed is None:
+                    raise _Fallback
+                return completed
+
+            return complete_list
+        if not isinstance(field_type, GraphQLObjectType):
+            return None
+        plan = self._object_plan(field_type, details)
+        origin = getattr((field_type.extensions or {}).get(_DEFINITION), "origin", None)
+        if plan is None or (field_type.is_type_of is not None and origin is None):
+            return None
+        # an instance of origin passes its type's is_type_of; types without one take anything
+        checked = origin if field_type.is_type_of is not None else None
+
+        def complete_object(value: Any) -> dict[str, Any]:
+            if checked is not None and type(value) is not checked:
+                raise _Fallback
+            completed = _complete_flat(plan, value)
+            if completed is None:
+                raise _Fallback
+            return completed
+
+        return complete_object
 
     def _list_plan(self, item_type: GraphQLOutputType, field_details_list: Any) -> ListPlan | None:
         cache_key = (id(item_type), id(field_details_list))

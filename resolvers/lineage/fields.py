@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 from strawberry.dataloader import DataLoader
 
 from resolvers.connections import Connection
@@ -20,14 +21,24 @@ T = TypeVar("T")
 
 
 def selects_total_count(info: Info) -> bool:
-    """Whether this connection field's selection asks for totalCount (fragments too)."""
-    pending = list(info.selected_fields[0].selections) if info.selected_fields else []
+    """Whether this connection field's selection asks for totalCount (fragments too).
+    Reads graphql-core's AST: strawberry's selected_fields converts the whole subtree, on
+    every call, for each of the 50 connections of a page (a tenth of a one-hop query)."""
+    raw = info._raw_info
+    pending = [
+        s for node in raw.field_nodes if node.selection_set for s in node.selection_set.selections
+    ]
     while pending:
         selection = pending.pop()
-        if getattr(selection, "name", None) == "totalCount":
-            return True
-        if not hasattr(selection, "arguments"):  # a fragment: look inside
-            pending.extend(selection.selections)
+        if isinstance(selection, FieldNode):
+            if selection.name.value == "totalCount":
+                return True
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = raw.fragments.get(selection.name.value)
+            if fragment is not None:
+                pending.extend(fragment.selection_set.selections)
+        elif isinstance(selection, InlineFragmentNode):
+            pending.extend(selection.selection_set.selections)
     return False
 
 

@@ -99,10 +99,6 @@ class Page(Generic[T]):
     has_next: bool
     count: Callable[[], Awaitable[int]] = field(repr=False)
 
-    @property
-    def cursors(self) -> list[str]:
-        return [encode_cursor(k) for k in self.keys]
-
 
 def check_cursor_shape(after: list[Any] | None, types: Sequence[type | tuple[type, ...]]) -> None:
     if after is None:
