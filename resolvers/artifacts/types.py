@@ -164,7 +164,6 @@ class Artifact(Node):
             info,
             loaders.used_by_page,
             loaders.used_by_count,
-            loaders.run_by_id,
             Run.of,
             self.row.id,
             first,

@@ -46,7 +46,6 @@ async def hop_connection(
     info: Info,
     pages: DataLoader[HopKey, HopPage],
     counts: DataLoader[tuple[int, str | None], int],
-    rows: DataLoader[int, Any],
     convert: Callable[[Any], T],
     parent: int,
     first: int | None,
@@ -56,20 +55,17 @@ async def hop_connection(
     args = page_args(first, after)
     check_cursor_shape(args.after, [int])
     # Asked for now, with the page, so every parent's count lands in one batch: asked
-    # later, parents whose pages hydrate in a different number of steps would split it.
+    # later, parents whose pages come back in a different number of steps would split it.
     counted = counts.load((parent, type_)) if selects_total_count(info) else None
     page = await pages.load(
         HopKey(parent, args.first, args.after[0] if args.after else None, type_)
     )
-    loaded = await rows.load_many(page.child_ids)
-    # a row can vanish between the two queries (deleted, made private): drop it, keep order
-    kept = [(row, seq) for row, seq in zip(loaded, page.seqs, strict=True) if row is not None]
 
     async def count() -> int:
         return await (counted if counted is not None else counts.load((parent, type_)))
 
     return Connection.of(
-        Page([row for row, _ in kept], [[seq] for _, seq in kept], page.has_next, count), convert
+        Page(page.rows, [[seq] for seq in page.seqs], page.has_next, count), convert
     )
 
 

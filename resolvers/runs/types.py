@@ -89,7 +89,7 @@ class Run(Node):
 
         loaders = info.context.loaders
         return await hop_connection(
-            info, loaders.logged_artifacts_page, loaders.logged_artifacts_count, loaders.artifact_by_id,
+            info, loaders.logged_artifacts_page, loaders.logged_artifacts_count,
             Artifact.of, self.row.id, first, after, type,
         )  # fmt: skip
 
@@ -107,7 +107,7 @@ class Run(Node):
 
         loaders = info.context.loaders
         return await hop_connection(
-            info, loaders.used_artifacts_page, loaders.used_artifacts_count, loaders.artifact_by_id,
+            info, loaders.used_artifacts_page, loaders.used_artifacts_count,
             Artifact.of, self.row.id, first, after, type,
         )  # fmt: skip
 

@@ -78,15 +78,16 @@ class ArtifactRow(ProjectAccess):
 # big lineage answer; by name it took three times as long). Aliases are not here: they
 # take two subqueries a row (half this query's time), so they load only when asked for
 # (server/domain/aliases.py aliases_by_versions).
-ARTIFACT_SELECT = """
-SELECT p.entity_id, p.visibility, v.id, v.collection_id, v.project_id,
+ARTIFACT_COLUMNS = """p.entity_id, p.visibility, v.id, v.collection_id, v.project_id,
        e.name AS entity_name, p.name AS project_name, c.name, c.type, v.version_index,
        v.state, v.digest, v.description, v.metadata, v.size, v.file_count, v.ttl_seconds,
-       v.expires_at, v.created_at, v.logged_by
-  FROM artifact_versions v
+       v.expires_at, v.created_at, v.logged_by"""
+ARTIFACT_FROM = """FROM artifact_versions v
   JOIN artifact_collections c ON c.id = v.collection_id
   JOIN projects p ON p.id = v.project_id
   JOIN entities e ON e.id = p.entity_id"""
+ARTIFACT_SELECT = f"SELECT {ARTIFACT_COLUMNS}\n  {ARTIFACT_FROM}"
+_ROW_WIDTH = ARTIFACT_COLUMNS.count(",") + 1  # a query may add columns after these
 
 _COLLECTION_SELECT = """
 SELECT c.*, p.name AS project_name, e.name AS entity_name, p.entity_id, p.visibility
@@ -96,8 +97,8 @@ SELECT c.*, p.name AS project_name, e.name AS entity_name, p.entity_id, p.visibi
 
 
 def artifact_row(r: asyncpg.Record) -> ArtifactRow:
-    """An ArtifactRow from a record of ARTIFACT_SELECT."""
-    return ArtifactRow(*r)
+    """An ArtifactRow from a record that starts with ARTIFACT_COLUMNS."""
+    return ArtifactRow(*r[:_ROW_WIDTH])
 
 
 def _collection(r: asyncpg.Record) -> CollectionRow:

@@ -10,11 +10,12 @@ viewer may not read are filtered inside the query, so pages and counts never see
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from server.db.database import Queryable
-from server.domain import access
+from server.domain import access, artifacts, runs
 from server.domain.access import Viewer
 
 
@@ -30,7 +31,7 @@ class HopKey:
 
 @dataclass(frozen=True)
 class HopPage:
-    child_ids: list[int]
+    rows: list[Any]  # RunRow or ArtifactRow: the page's children, read in the same query
     seqs: list[int]
     has_next: bool
 
@@ -43,6 +44,11 @@ class Hop:
     # the join that reaches the child's project (alias p), copied onto each edge
     joins: str
     typed: bool  # children are artifacts, which a type argument filters
+    # the child's row: columns, FROM clause, its table's alias there, and the row maker
+    child_columns: str
+    child_from: str
+    child_alias: str
+    row: Callable[[Any], Any]
 
     def joins_for(self, type_: str | None) -> str:
         """The joins, plus the child's collection (alias c) when filtering by type."""
@@ -55,9 +61,11 @@ class Hop:
 _TO_RUN = "JOIN projects p ON p.id = e.run_project_id"
 _TO_ARTIFACT = "JOIN projects p ON p.id = e.version_project_id"
 
-USED_BY = Hop("artifact_uses", "version_id", "run_id", _TO_RUN, typed=False)
-LOGGED_ARTIFACTS = Hop("artifact_logs", "run_id", "version_id", _TO_ARTIFACT, typed=True)
-USED_ARTIFACTS = Hop("artifact_uses", "run_id", "version_id", _TO_ARTIFACT, typed=True)
+_RUN = (runs.RUN_COLUMNS, runs.RUN_FROM, "r", runs.run_row)
+_ARTIFACT = (artifacts.ARTIFACT_COLUMNS, artifacts.ARTIFACT_FROM, "v", artifacts.artifact_row)
+USED_BY = Hop("artifact_uses", "version_id", "run_id", _TO_RUN, False, *_RUN)
+LOGGED_ARTIFACTS = Hop("artifact_logs", "run_id", "version_id", _TO_ARTIFACT, True, *_ARTIFACT)
+USED_ARTIFACTS = Hop("artifact_uses", "run_id", "version_id", _TO_ARTIFACT, True, *_ARTIFACT)
 
 
 async def hop_pages(
@@ -74,25 +82,30 @@ async def hop_pages(
         if hop.typed and type_ is not None:
             args.append(type_)
             type_sql = "AND c.type = $5"
+        # the page of each parent (LATERAL: one index walk each, stopping at its size),
+        # then the children's rows in the same statement
         rows = await db.fetch(
-            f"""SELECT k.parent, x.seq, x.child FROM unnest($1::bigint[]) AS k(parent)
+            f"""WITH page AS (
+                SELECT k.parent, x.seq, x.child FROM unnest($1::bigint[]) AS k(parent)
                 CROSS JOIN LATERAL (
                     SELECT e.seq, e.{hop.child_col} AS child
                       FROM {hop.table} e {hop.joins_for(type_)}
                      WHERE e.{hop.parent_col} = k.parent AND e.seq > $3 {type_sql}
                        AND {access.readable_sql("p", 2)}
-                     ORDER BY e.seq LIMIT $4) x
-                ORDER BY k.parent, x.seq""",
+                     ORDER BY e.seq LIMIT $4) x)
+                SELECT {hop.child_columns}, page.parent AS hop_parent, page.seq AS hop_seq
+                  {hop.child_from} JOIN page ON page.child = {hop.child_alias}.id
+                 ORDER BY page.parent, page.seq""",
             *args,
         )
-        by_parent: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        by_parent: dict[int, list[Any]] = defaultdict(list)
         for r in rows:
-            by_parent[r["parent"]].append((r["seq"], r["child"]))
+            by_parent[r["hop_parent"]].append(r)
         for parent in parents:
             edges = by_parent.get(parent, [])
             page = edges[:first]
             found[(parent, first, after, type_)] = HopPage(
-                [c for _, c in page], [s for s, _ in page], len(edges) > first
+                [hop.row(r) for r in page], [r["hop_seq"] for r in page], len(edges) > first
             )
     return [found[(k.parent, k.first, k.after, k.type)] for k in keys]
 

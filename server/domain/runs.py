@@ -53,13 +53,14 @@ class RunRow:
         return self._global_id
 
 
-_SELECT = """SELECT r.*, e.name AS entity_name, p.name AS project_name,
-                    p.entity_id, p.visibility
-               FROM runs r JOIN projects p ON p.id = r.project_id
+RUN_COLUMNS = "r.*, e.name AS entity_name, p.name AS project_name, p.entity_id, p.visibility"
+RUN_FROM = """FROM runs r JOIN projects p ON p.id = r.project_id
                JOIN entities e ON e.id = p.entity_id"""
+_SELECT = f"SELECT {RUN_COLUMNS} {RUN_FROM}"
 
 
-def _run(r: asyncpg.Record) -> RunRow:
+def run_row(r: asyncpg.Record) -> RunRow:
+    """A RunRow from a record with RUN_COLUMNS (by name: others may come along)."""
     return RunRow(
         r["id"], r["project_id"], r["entity_name"], r["project_name"], r["run_id"], r["name"],
         r["state"], r["config"], r["summary"], r["sweep_id"], r["created_at"], r["updated_at"],
@@ -99,7 +100,7 @@ async def runs_by_ids(
         list(ids),
         access.member_entity_ids(viewer),
     )
-    return {r["id"]: _run(r) for r in rows}
+    return {r["id"]: run_row(r) for r in rows}
 
 
 async def _readable_run_record(
@@ -115,7 +116,7 @@ async def _readable_run_record(
 
 async def find_run(db: Queryable, viewer: Viewer | None, path: str) -> RunRow | None:
     row = await _readable_run_record(db, viewer, path)
-    return _run(row) if row else None
+    return run_row(row) if row else None
 
 
 async def writable_run(db: Queryable, viewer: Viewer | None, path: str) -> RunRow:
@@ -126,7 +127,7 @@ async def writable_run(db: Queryable, viewer: Viewer | None, path: str) -> RunRo
         raise NotFound(f"run {path} not found")
     project = access.ProjectAccess(row["entity_id"], row["visibility"])
     access.require_write(viewer, project, f"run {path}")
-    return _run(row)
+    return run_row(row)
 
 
 _MERGE = "(({col} || ${n}::jsonb) - ARRAY(SELECT key FROM jsonb_each(${n}::jsonb) WHERE value = 'null'::jsonb))"
@@ -231,7 +232,7 @@ async def update_run(
 async def _get(db: Queryable, pk: int) -> RunRow:
     row = await db.fetchrow(f"{_SELECT} WHERE r.id = $1", pk)
     assert row is not None
-    return _run(row)
+    return run_row(row)
 
 
 # ---- ordered listing -------------------------------------------------------------------
@@ -298,7 +299,7 @@ async def list_runs(
     rows = await db.fetch(
         f"SELECT * FROM ({inner}) s {where} ORDER BY {order_by} LIMIT {page.first + 1}", *args
     )
-    items = [_run(r) for r in rows[: page.first]]
+    items = [run_row(r) for r in rows[: page.first]]
     cursor_keys = [[_key_value(r[c]) for c, _ in columns] for r in rows[: page.first]]
 
     async def count() -> int:
@@ -344,4 +345,4 @@ async def best_run(db: Queryable, sweep_id: int, metric: str, goal: str) -> RunR
              ORDER BY (r.summary #> $2::text[])::numeric {direction}, r.created_at, r.id LIMIT 1""",
         sweep_id, keys,
     )  # fmt: skip
-    return _run(row) if row else None
+    return run_row(row) if row else None

@@ -38,9 +38,9 @@ NESTED = """query($p: String!) { run(path: $p) {
       loggedArtifacts(first: 10) { totalCount edges { cursor node { name } } } } } } } } } } }"""
 
 # 1 authenticate the API key, 1 find the run by path, then for each of the three nested
-# connections: 1 page (LATERAL join over all parents) + 1 totalCount (GROUP BY over all
-# parents) + 1 hydration of the children (one `= ANY($1)` load).
-NESTED_ROUND_TRIPS = 1 + 1 + 3 * 3
+# connections: 1 page with its children's rows (LATERAL join over all parents) + 1
+# totalCount (GROUP BY over all parents).
+NESTED_ROUND_TRIPS = 1 + 1 + 3 * 2
 
 LINEAGE = """query($p: String!) { run(path: $p) { lineage(direction: DOWNSTREAM, depth: 3, limit: 10000) {
   truncated edges { source target kind }
@@ -49,8 +49,8 @@ LINEAGE = """query($p: String!) { run(path: $p) { lineage(direction: DOWNSTREAM,
 # 1 authenticate, 1 find the run, 3 hops (one query for the whole frontier each; the
 # hops' rows are the edges too), 1 probe one hop beyond depth (for `truncated`, and the
 # edges of the last level), 1 hydration per node type (runs, artifacts), and the
-# artifacts' usedBy: 1 page + 1 count + 1 hydration of the runs they name, for all of them.
-LINEAGE_ROUND_TRIPS = 1 + 1 + 3 + 1 + 2 + 3
+# artifacts' usedBy: 1 page with the runs' rows + 1 count, for all of them.
+LINEAGE_ROUND_TRIPS = 1 + 1 + 3 + 1 + 2 + 2
 
 
 async def grow_fan_out(lab: Lab, outputs: range) -> None:
