@@ -9,7 +9,8 @@ lineage answer. When every field selected on an object is read straight off an a
 that are flat in turn, the result is the same as ``{key: serialize(getattr(obj, attr))}``,
 so this builds it directly; for a list of such objects (a union's members told apart by
 their Python class) it does the whole list in one loop, and a connection's
-``edges { node { ... } }`` completes in one go. Anything else (a resolver, a null where the type says non-null, a value that
+``edges { node { ... } }`` completes in one go. An object that also selects resolver
+fields gets its plain fields done here and only the others from graphql-core. Anything else (a resolver, a null where the type says non-null, a value that
 does not serialize, an unexpected class) takes graphql-core's normal path, which also
 produces the proper error; tests/resolvers/test_execution.py checks both paths agree.
 A schema extension with a resolve hook turns all of this off: it must see every field.
@@ -69,6 +70,7 @@ _AS_IS = {GraphQLString.name: str, GraphQLID.name: str, GraphQLBoolean.name: boo
 # (response key, getter, serialize, nullable, type passed through without serialize)
 Step = tuple[str, Callable[[Any], Any], Callable[[Any], Any], bool, type]
 Plan = tuple[Step, ...]
+Split = tuple[Plan, dict[str, Any] | None, tuple[str, ...]]
 ListPlan = Callable[[list[Any]], list[Any] | None]
 
 
@@ -192,23 +194,33 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # an extension with a resolve hook (tracing, permissions) must see every field
         manager = self.middleware_manager
         self._fast = manager is None or not manager.middlewares
-        self._plans: dict[tuple[int, int], Plan | None] = {}
+        self._splits: dict[tuple[int, int], Split] = {}
         self._list_plans: dict[tuple[int, int], ListPlan | None] = {}
         # keys are ids: keep their objects alive so no id is reused during execution
         self._keep_alive: list[Any] = []
 
-    def _plan(self, parent: GraphQLObjectType, grouped: Any) -> Plan | None:
+    def _split(self, parent: GraphQLObjectType, grouped: Any) -> Split:
+        """(plan of the plain fields, the other fields or None, every key in order)."""
         # grouped field sets are memoised per (type, selection) by collect_subfields, so
         # their identity is stable for the whole execution
         cache_key = (id(parent), id(grouped))
-        if cache_key not in self._plans:
-            steps = [
-                _field_plan(parent, key, details, self._nested) for key, details in grouped.items()
-            ]
-            ok = all(step is not None for step in steps)
-            self._plans[cache_key] = tuple(steps) if ok else None  # type: ignore[arg-type]
+        split = self._splits.get(cache_key)
+        if split is None:
+            steps, rest = [], {}
+            for key, details in grouped.items():
+                step = _field_plan(parent, key, details, self._nested)
+                if step is None:
+                    rest[key] = details
+                else:
+                    steps.append(step)
+            split = self._splits[cache_key] = (tuple(steps), rest or None, tuple(grouped))
             self._keep_alive.append(grouped)
-        return self._plans[cache_key]
+        return split
+
+    def _plan(self, parent: GraphQLObjectType, grouped: Any) -> Plan | None:
+        """The plan of an object whose selected fields are all plain, else None."""
+        steps, rest, _ = self._split(parent, grouped)
+        return steps if rest is None else None
 
     def _object_plan(self, object_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
         grouped, new_defer_usages, _ = self.collect_subfields(object_type, field_details_list)
@@ -308,18 +320,48 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         new_defer_usages: Sequence[Any],
         position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
-        plan = (
-            self._plan(parent_type, grouped_field_set)
-            if self._fast and not new_defer_usages
-            else None
+        if not self._fast or new_defer_usages:
+            return super().execute_collected_subfields(
+                parent_type,
+                source_value,
+                path,
+                grouped_field_set,
+                new_defer_usages,
+                position_context,
+            )
+        steps, rest, keys = self._split(parent_type, grouped_field_set)
+        plain = _complete_flat(steps, source_value) if steps else None
+        if plain is None:  # nothing plain, or something the normal path must report
+            return super().execute_collected_subfields(
+                parent_type,
+                source_value,
+                path,
+                grouped_field_set,
+                new_defer_usages,
+                position_context,
+            )
+        if rest is None:
+            return plain
+        # the plain fields are done; graphql-core runs the others (resolvers, arguments)
+        others = super().execute_collected_subfields(
+            parent_type, source_value, path, rest, new_defer_usages, position_context
         )
-        if plan is not None:
-            completed = _complete_flat(plan, source_value)
-            if completed is not None:
-                return completed
-        return super().execute_collected_subfields(
-            parent_type, source_value, path, grouped_field_set, new_defer_usages, position_context
-        )
+        if self.is_awaitable(others):
+
+            async def merged() -> dict[str, Any]:
+                return _in_order(keys, plain, await others)  # type: ignore[misc]
+
+            return merged()
+        return _in_order(keys, plain, others)  # type: ignore[arg-type]
+
+
+def _in_order(keys: Sequence[str], plain: dict[str, Any], others: dict[str, Any]) -> dict[str, Any]:
+    """Both parts of an object's answer, keys in the order the query selected them."""
+    return {
+        key: plain[key] if key in plain else others[key]
+        for key in keys
+        if key in plain or key in others
+    }
 
 
 def speed_up_unions(schema: Any) -> None:
