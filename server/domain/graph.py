@@ -67,19 +67,19 @@ async def _hop(
         ids,
         members,
     )
-    return reached, [tuple(r) for r in rows], _EDGE_KIND[table]  # type: ignore[misc]
+    return reached, rows, _EDGE_KIND[table]  # records unpack as (a, b) pairs
 
 
 def _edges(
-    from_kind: str, to_kind: str, kind: str, pairs: list[tuple[int, int]], keep: set[NodeKey]
+    from_kind: str, to_kind: str, kind: str, pairs: list[tuple[int, int]], keep: set[int]
 ) -> list[Edge]:
-    """The hop's edges whose far end is in keep, oriented as data flows."""
+    """The hop's edges whose far end (an id of to_kind) is in keep, oriented as data flows."""
     forward = (kind == "LOGGED") == (from_kind == RUN)
     out: list[Edge] = []
     for a, b in pairs:
-        far = (to_kind, b)
-        if far in keep:
-            out.append(((from_kind, a), far, kind) if forward else (far, (from_kind, a), kind))
+        if b in keep:
+            near, far = (from_kind, a), (to_kind, b)
+            out.append((near, far, kind) if forward else (far, near, kind))
     return out
 
 
@@ -96,27 +96,29 @@ async def _walk(
     ones added, whose edges come from one more hop; that hop also tells whether depth
     cut anything off."""
     order = [start]
-    seen = {start}
+    seen: dict[str, set[int]] = {RUN: set(), ARTIFACT: set()}  # ids by kind: no tuple per pair
+    seen[start[0]].add(start[1])
     edges: list[Edge] = []
     kind, frontier = start[0], [start[1]]
     truncated = False
     for _ in range(depth):
         reached, pairs, edge_kind = await _hop(db, members, direction, kind, frontier)
-        fresh = [b for b in dict.fromkeys(b for _, b in pairs) if (reached, b) not in seen]
+        known = seen[reached]
+        fresh = [b for b in dict.fromkeys(b for _, b in pairs) if b not in known]
         room = limit - len(order)
         if len(fresh) > room:
             fresh, truncated = fresh[:room], True
-        added = [(reached, b) for b in fresh]
-        seen.update(added)
-        order += added
-        edges += _edges(kind, reached, edge_kind, pairs, seen)
+        known.update(fresh)
+        order += [(reached, b) for b in fresh]
+        edges += _edges(kind, reached, edge_kind, pairs, known)
         kind, frontier = reached, fresh
         if truncated or not frontier:
             break
     if frontier:
         reached, pairs, edge_kind = await _hop(db, members, direction, kind, frontier)
-        edges += _edges(kind, reached, edge_kind, pairs, seen)
-        truncated = truncated or any((reached, b) not in seen for _, b in pairs)
+        known = seen[reached]
+        edges += _edges(kind, reached, edge_kind, pairs, known)
+        truncated = truncated or any(b not in known for _, b in pairs)
     return Graph(order, edges, truncated)
 
 
