@@ -4,7 +4,7 @@ server/domain/lineage.py and server/domain/graph.py, batched by the DataLoaders)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
@@ -20,26 +20,41 @@ from server.domain.pagination import Page, check_cursor_shape, page_args
 T = TypeVar("T")
 
 
-def selects_total_count(info: Info) -> bool:
-    """Whether this connection field's selection asks for totalCount (fragments too).
-    Reads graphql-core's AST: strawberry's selected_fields converts the whole subtree, on
-    every call, for each of the 50 connections of a page (a tenth of a one-hop query)."""
-    raw = info._raw_info
-    pending = [
-        s for node in raw.field_nodes if node.selection_set for s in node.selection_set.selections
-    ]
+def _fields(raw: Any, selections: Iterable[Any]) -> Iterator[FieldNode]:
+    """The fields of a selection, looking through fragments (directives not applied)."""
+    pending = list(selections)
     while pending:
         selection = pending.pop()
         if isinstance(selection, FieldNode):
-            if selection.name.value == "totalCount":
-                return True
+            yield selection
         elif isinstance(selection, FragmentSpreadNode):
             fragment = raw.fragments.get(selection.name.value)
             if fragment is not None:
                 pending.extend(fragment.selection_set.selections)
         elif isinstance(selection, InlineFragmentNode):
             pending.extend(selection.selection_set.selections)
-    return False
+
+
+def _below(fields: Iterable[FieldNode]) -> list[Any]:
+    return [s for field in fields if field.selection_set for s in field.selection_set.selections]
+
+
+def selects_total_count(info: Info) -> bool:
+    """Whether this connection field's selection asks for totalCount (fragments too).
+    Reads graphql-core's AST: strawberry's selected_fields converts the whole subtree, on
+    every call, for each of the 50 connections of a page (a tenth of a one-hop query)."""
+    raw = info._raw_info
+    return any(f.name.value == "totalCount" for f in _fields(raw, _below(raw.field_nodes)))
+
+
+# fields holding JSON documents (no size bound): fetched for a graph's nodes only if asked
+_DOCUMENTS = frozenset({"config", "summary", "metadata"})
+
+
+def _selects_documents(info: Info) -> bool:
+    raw = info._raw_info
+    nodes = [f for f in _fields(raw, _below(raw.field_nodes)) if f.name.value == "nodes"]
+    return any(f.name.value in _DOCUMENTS for f in _fields(raw, _below(nodes)))
 
 
 async def hop_connection(
@@ -78,6 +93,7 @@ async def lineage_graph(
 
     ctx = info.context
     loading: list[asyncio.Future[Any]] = []
+    documents = _selects_documents(info)
 
     def load(nodes: list[graph.NodeKey]) -> None:
         # One query per node type for the whole graph, straight to the domain (a
@@ -85,9 +101,14 @@ async def lineage_graph(
         # started while the walk makes its last query, which only adds edges.
         loading.append(
             asyncio.gather(
-                runs.runs_by_ids(ctx.db, ctx.viewer, [i for k, i in nodes if k == graph.RUN]),
+                runs.runs_by_ids(
+                    ctx.db, ctx.viewer, [i for k, i in nodes if k == graph.RUN], documents=documents
+                ),
                 artifacts.artifacts_by_ids(
-                    ctx.db, ctx.viewer, [i for k, i in nodes if k == graph.ARTIFACT]
+                    ctx.db,
+                    ctx.viewer,
+                    [i for k, i in nodes if k == graph.ARTIFACT],
+                    documents=documents,
                 ),
             )
         )

@@ -88,6 +88,8 @@ ARTIFACT_FROM = """FROM artifact_versions v
   JOIN entities e ON e.id = p.entity_id"""
 ARTIFACT_SELECT = f"SELECT {ARTIFACT_COLUMNS}\n  {ARTIFACT_FROM}"
 _ROW_WIDTH = ARTIFACT_COLUMNS.count(",") + 1  # a query may add columns after these
+# metadata (a JSON document, no size bound) left out: see runs_by_ids(documents=False)
+_SELECT_WITHOUT_DOCUMENTS = ARTIFACT_SELECT.replace("v.metadata", "NULL::jsonb", 1)
 
 _COLLECTION_SELECT = """
 SELECT c.*, p.name AS project_name, e.name AS entity_name, p.entity_id, p.visibility
@@ -116,10 +118,12 @@ async def get_artifact(db: Queryable, version_id: int) -> ArtifactRow:
 
 
 async def artifacts_by_ids(
-    db: Queryable, viewer: Viewer | None, ids: Sequence[int]
+    db: Queryable, viewer: Viewer | None, ids: Sequence[int], *, documents: bool = True
 ) -> dict[int, ArtifactRow]:
+    """Readable versions by id; ``documents=False`` leaves metadata out (None)."""
+    select = ARTIFACT_SELECT if documents else _SELECT_WITHOUT_DOCUMENTS
     rows = await db.fetch(
-        f"{ARTIFACT_SELECT} WHERE v.id = ANY($1::bigint[]) AND {access.readable_sql('p', 2)}",
+        f"{select} WHERE v.id = ANY($1::bigint[]) AND {access.readable_sql('p', 2)}",
         list(ids),
         access.member_entity_ids(viewer),
     )

@@ -57,6 +57,15 @@ RUN_COLUMNS = "r.*, e.name AS entity_name, p.name AS project_name, p.entity_id, 
 RUN_FROM = """FROM runs r JOIN projects p ON p.id = r.project_id
                JOIN entities e ON e.id = p.entity_id"""
 _SELECT = f"SELECT {RUN_COLUMNS} {RUN_FROM}"
+# Without the JSON documents, which have no size bound: for callers that know nobody
+# will read them (a 10,000-run lineage answer that does not select them); the row then
+# holds None there, which GraphQL would refuse loudly for these non-null fields.
+_SELECT_WITHOUT_DOCUMENTS = _SELECT.replace(
+    "SELECT r.*",
+    "SELECT r.id, r.project_id, r.run_id, r.name, r.state, NULL::jsonb AS config,"
+    " NULL::jsonb AS summary, r.sweep_id, r.created_at, r.updated_at",
+    1,
+)
 
 
 def run_row(r: asyncpg.Record) -> RunRow:
@@ -93,10 +102,12 @@ def _check_storable(value: Any, what: str) -> None:
 
 
 async def runs_by_ids(
-    db: Queryable, viewer: Viewer | None, ids: Sequence[int]
+    db: Queryable, viewer: Viewer | None, ids: Sequence[int], *, documents: bool = True
 ) -> dict[int, RunRow]:
+    """Readable runs by id; ``documents=False`` leaves config and summary out (None)."""
+    select = _SELECT if documents else _SELECT_WITHOUT_DOCUMENTS
     rows = await db.fetch(
-        f"{_SELECT} WHERE r.id = ANY($1::bigint[]) AND {access.readable_sql('p', 2)}",
+        f"{select} WHERE r.id = ANY($1::bigint[]) AND {access.readable_sql('p', 2)}",
         list(ids),
         access.member_entity_ids(viewer),
     )

@@ -272,3 +272,45 @@ async def test_edge_ends_are_global_ids_of_the_returned_nodes(lab: Lab) -> None:
     assert {data[f"n{i}"]["id"]: data[f"n{i}"]["__typename"] for i in range(len(ends))} == {
         i: kinds[i] for i in ends
     }
+
+
+DOCUMENT_QUERIES = {
+    "inline fragments": """query($p: String!) { run(path: $p) { lineage(direction: DOWNSTREAM) {
+        nodes { ... on Run { runId config summary } ... on Artifact { name metadata } } } } }""",
+    "named fragments": """fragment R on Run { runId config summary }
+        fragment N on LineageNode { ... on Artifact { name metadata } ...R }
+        query($p: String!) { run(path: $p) { lineage(direction: DOWNSTREAM) { nodes { ...N } } } }""",
+}
+
+
+@pytest.mark.parametrize("query", DOCUMENT_QUERIES)
+async def test_json_documents_come_with_the_nodes_when_selected(
+    api: Api, make_user: Any, query: str
+) -> None:
+    """A graph's nodes are loaded without config, summary and metadata unless the query
+    selects them (they have no size bound): selected through any fragment, they are there."""
+    lab = await Lab.open(api, await make_user("d"))
+    lab.run("prep")
+    await lab.flush()
+    await api.ok(
+        """mutation($r: String!) { updateRun(input: {run: $r, config: {lr: 0.1, layers: [1, 2]},
+             summary: {acc: 0.9}}) { id } }""",
+        {"r": lab.run_path("prep")},
+        lab.key,
+    )
+    await api.ok(
+        """mutation($r: String!) { logArtifact(input: {run: $r, name: "raw", type: "dataset",
+             metadata: {rows: 3, note: "ünïcode"},
+             entries: [{path: "f", ref: "s3://lab/x", checksum: false}]}) { artifact { id } } }""",
+        {"r": lab.run_path("prep")},
+        lab.key,
+    )
+    data = await api.ok(DOCUMENT_QUERIES[query], {"p": lab.run_path("prep")}, lab.key)
+    nodes = sorted(data["run"]["lineage"]["nodes"], key=lambda n: n.get("runId", ""))
+    assert nodes == [
+        {"name": "raw", "metadata": {"rows": 3, "note": "ünïcode"}},
+        {"runId": "prep", "config": {"lr": 0.1, "layers": [1, 2]}, "summary": {"acc": 0.9}},
+    ]
+    # and without them selected, the same nodes come (loaded without the documents)
+    plain = await lab.lineage(lab.run_path("prep"), "DOWNSTREAM")
+    assert sorted(labels(plain)) == ["art:raw:v0", "run:prep"]
