@@ -51,10 +51,13 @@ def selects_total_count(info: Info) -> bool:
 _DOCUMENTS = frozenset({"config", "summary", "metadata"})
 
 
-def _selects_documents(info: Info) -> bool:
+def _selects_documents(info: Info, *path: str) -> bool:
+    """Whether the objects at ``path`` below this field select a JSON document field."""
     raw = info._raw_info
-    nodes = [f for f in _fields(raw, _below(raw.field_nodes)) if f.name.value == "nodes"]
-    return any(f.name.value in _DOCUMENTS for f in _fields(raw, _below(nodes)))
+    fields = list(raw.field_nodes)
+    for name in path:
+        fields = [f for f in _fields(raw, _below(fields)) if f.name.value == name]
+    return any(f.name.value in _DOCUMENTS for f in _fields(raw, _below(fields)))
 
 
 async def hop_connection(
@@ -72,8 +75,9 @@ async def hop_connection(
     # Asked for now, with the page, so every parent's count lands in one batch: asked
     # later, parents whose pages come back in a different number of steps would split it.
     counted = counts.load((parent, type_)) if selects_total_count(info) else None
+    documents = _selects_documents(info, "edges", "node")
     page = await pages.load(
-        HopKey(parent, args.first, args.after[0] if args.after else None, type_)
+        HopKey(parent, args.first, args.after[0] if args.after else None, type_, documents)
     )
 
     async def count() -> int:
@@ -93,7 +97,7 @@ async def lineage_graph(
 
     ctx = info.context
     loading: list[asyncio.Future[Any]] = []
-    documents = _selects_documents(info)
+    documents = _selects_documents(info, "nodes")
 
     def load(nodes: list[graph.NodeKey]) -> None:
         # One query per node type for the whole graph, straight to the domain (a

@@ -88,8 +88,9 @@ ARTIFACT_FROM = """FROM artifact_versions v
   JOIN entities e ON e.id = p.entity_id"""
 ARTIFACT_SELECT = f"SELECT {ARTIFACT_COLUMNS}\n  {ARTIFACT_FROM}"
 _ROW_WIDTH = ARTIFACT_COLUMNS.count(",") + 1  # a query may add columns after these
-# metadata (a JSON document, no size bound) left out: see runs_by_ids(documents=False)
-_SELECT_WITHOUT_DOCUMENTS = ARTIFACT_SELECT.replace("v.metadata", "NULL::jsonb", 1)
+# metadata (a JSON document, no size bound) left out: see runs.RUN_COLUMNS_WITHOUT_DOCUMENTS
+ARTIFACT_COLUMNS_WITHOUT_DOCUMENTS = ARTIFACT_COLUMNS.replace("v.metadata", "NULL::jsonb", 1)
+_SELECT_WITHOUT_DOCUMENTS = f"SELECT {ARTIFACT_COLUMNS_WITHOUT_DOCUMENTS}\n  {ARTIFACT_FROM}"
 
 _COLLECTION_SELECT = """
 SELECT c.*, p.name AS project_name, e.name AS entity_name, p.entity_id, p.visibility

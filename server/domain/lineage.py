@@ -27,6 +27,7 @@ class HopKey:
     first: int
     after: int | None = None
     type: str | None = None
+    documents: bool = True  # the children's JSON documents too (see runs_by_ids)
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,9 @@ class Hop:
     # the join that reaches the child's project (alias p), copied onto each edge
     joins: str
     typed: bool  # children are artifacts, which a type argument filters
-    # the child's row: columns, FROM clause, its table's alias there, and the row maker
-    child_columns: str
+    # the child's row: columns (with, without JSON documents), FROM clause, its table's
+    # alias there, and the row maker
+    child_columns: tuple[str, str]
     child_from: str
     child_alias: str
     row: Callable[[Any], Any]
@@ -61,8 +63,13 @@ class Hop:
 _TO_RUN = "JOIN projects p ON p.id = e.run_project_id"
 _TO_ARTIFACT = "JOIN projects p ON p.id = e.version_project_id"
 
-_RUN = (runs.RUN_COLUMNS, runs.RUN_FROM, "r", runs.run_row)
-_ARTIFACT = (artifacts.ARTIFACT_COLUMNS, artifacts.ARTIFACT_FROM, "v", artifacts.artifact_row)
+_RUN = ((runs.RUN_COLUMNS, runs.RUN_COLUMNS_WITHOUT_DOCUMENTS), runs.RUN_FROM, "r", runs.run_row)
+_ARTIFACT = (
+    (artifacts.ARTIFACT_COLUMNS, artifacts.ARTIFACT_COLUMNS_WITHOUT_DOCUMENTS),
+    artifacts.ARTIFACT_FROM,
+    "v",
+    artifacts.artifact_row,
+)
 USED_BY = Hop("artifact_uses", "version_id", "run_id", _TO_RUN, False, *_RUN)
 LOGGED_ARTIFACTS = Hop("artifact_logs", "run_id", "version_id", _TO_ARTIFACT, True, *_ARTIFACT)
 USED_ARTIFACTS = Hop("artifact_uses", "run_id", "version_id", _TO_ARTIFACT, True, *_ARTIFACT)
@@ -71,12 +78,12 @@ USED_ARTIFACTS = Hop("artifact_uses", "run_id", "version_id", _TO_ARTIFACT, True
 async def hop_pages(
     db: Queryable, viewer: Viewer | None, hop: Hop, keys: Sequence[HopKey]
 ) -> list[HopPage]:
-    groups: dict[tuple[int, int | None, str | None], list[int]] = defaultdict(list)
+    groups: dict[tuple[int, int | None, str | None, bool], list[int]] = defaultdict(list)
     for key in keys:
-        groups[(key.first, key.after, key.type)].append(key.parent)
-    found: dict[tuple[int, int, int | None, str | None], HopPage] = {}
+        groups[(key.first, key.after, key.type, key.documents)].append(key.parent)
+    found: dict[tuple[int, int, int | None, str | None, bool], HopPage] = {}
     members = access.member_entity_ids(viewer)
-    for (first, after, type_), parents in groups.items():
+    for (first, after, type_, documents), parents in groups.items():
         args: list[object] = [sorted(set(parents)), members, after or 0, first + 1]
         type_sql = ""
         if hop.typed and type_ is not None:
@@ -93,7 +100,8 @@ async def hop_pages(
                      WHERE e.{hop.parent_col} = k.parent AND e.seq > $3 {type_sql}
                        AND {access.readable_sql("p", 2)}
                      ORDER BY e.seq LIMIT $4) x)
-                SELECT {hop.child_columns}, page.parent AS hop_parent, page.seq AS hop_seq
+                SELECT {hop.child_columns[0 if documents else 1]},
+                       page.parent AS hop_parent, page.seq AS hop_seq
                   {hop.child_from} JOIN page ON page.child = {hop.child_alias}.id
                  ORDER BY page.parent, page.seq""",
             *args,
@@ -104,10 +112,10 @@ async def hop_pages(
         for parent in parents:
             edges = by_parent.get(parent, [])
             page = edges[:first]
-            found[(parent, first, after, type_)] = HopPage(
+            found[(parent, first, after, type_, documents)] = HopPage(
                 [hop.row(r) for r in page], [r["hop_seq"] for r in page], len(edges) > first
             )
-    return [found[(k.parent, k.first, k.after, k.type)] for k in keys]
+    return [found[(k.parent, k.first, k.after, k.type, k.documents)] for k in keys]
 
 
 async def hop_counts(

@@ -60,12 +60,13 @@ _SELECT = f"SELECT {RUN_COLUMNS} {RUN_FROM}"
 # Without the JSON documents, which have no size bound: for callers that know nobody
 # will read them (a 10,000-run lineage answer that does not select them); the row then
 # holds None there, which GraphQL would refuse loudly for these non-null fields.
-_SELECT_WITHOUT_DOCUMENTS = _SELECT.replace(
-    "SELECT r.*",
-    "SELECT r.id, r.project_id, r.run_id, r.name, r.state, NULL::jsonb AS config,"
+RUN_COLUMNS_WITHOUT_DOCUMENTS = RUN_COLUMNS.replace(
+    "r.*",
+    "r.id, r.project_id, r.run_id, r.name, r.state, NULL::jsonb AS config,"
     " NULL::jsonb AS summary, r.sweep_id, r.created_at, r.updated_at",
     1,
 )
+_SELECT_WITHOUT_DOCUMENTS = f"SELECT {RUN_COLUMNS_WITHOUT_DOCUMENTS} {RUN_FROM}"
 
 
 def run_row(r: asyncpg.Record) -> RunRow:

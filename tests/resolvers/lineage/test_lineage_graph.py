@@ -275,22 +275,19 @@ async def test_edge_ends_are_global_ids_of_the_returned_nodes(lab: Lab) -> None:
 
 
 DOCUMENT_QUERIES = {
-    "inline fragments": """query($p: String!) { run(path: $p) { lineage(direction: DOWNSTREAM) {
+    "inline fragments": """query($p: String!) { run(path: $p) { lineage(direction: DOWNSTREAM, depth: 2) {
         nodes { ... on Run { runId config summary } ... on Artifact { name metadata } } } } }""",
     "named fragments": """fragment R on Run { runId config summary }
         fragment N on LineageNode { ... on Artifact { name metadata } ...R }
-        query($p: String!) { run(path: $p) { lineage(direction: DOWNSTREAM) { nodes { ...N } } } }""",
+        query($p: String!) { run(path: $p) { lineage(direction: DOWNSTREAM, depth: 2) { nodes { ...N } } } }""",
 }
 
 
-@pytest.mark.parametrize("query", DOCUMENT_QUERIES)
-async def test_json_documents_come_with_the_nodes_when_selected(
-    api: Api, make_user: Any, query: str
-) -> None:
-    """A graph's nodes are loaded without config, summary and metadata unless the query
-    selects them (they have no size bound): selected through any fragment, they are there."""
+@pytest.fixture
+async def documented(api: Api, make_user: Any) -> Lab:
+    """prep (with config and summary) logs raw (with metadata), which fit uses."""
     lab = await Lab.open(api, await make_user("d"))
-    lab.run("prep")
+    lab.run("prep", "fit")
     await lab.flush()
     await api.ok(
         """mutation($r: String!) { updateRun(input: {run: $r, config: {lr: 0.1, layers: [1, 2]},
@@ -305,12 +302,42 @@ async def test_json_documents_come_with_the_nodes_when_selected(
         {"r": lab.run_path("prep")},
         lab.key,
     )
+    await lab.use("fit", lab.art("raw")).flush()
+    return lab
+
+
+PREP = {"runId": "prep", "config": {"lr": 0.1, "layers": [1, 2]}, "summary": {"acc": 0.9}}
+RAW = {"name": "raw", "metadata": {"rows": 3, "note": "ünïcode"}}
+
+
+@pytest.mark.parametrize("query", DOCUMENT_QUERIES)
+async def test_json_documents_come_with_graph_nodes_when_selected(
+    api: Api, documented: Lab, query: str
+) -> None:
+    """A graph's nodes are loaded without config, summary and metadata unless the query
+    selects them (they have no size bound): selected through any fragment, they are there."""
+    lab = documented
     data = await api.ok(DOCUMENT_QUERIES[query], {"p": lab.run_path("prep")}, lab.key)
     nodes = sorted(data["run"]["lineage"]["nodes"], key=lambda n: n.get("runId", ""))
-    assert nodes == [
-        {"name": "raw", "metadata": {"rows": 3, "note": "ünïcode"}},
-        {"runId": "prep", "config": {"lr": 0.1, "layers": [1, 2]}, "summary": {"acc": 0.9}},
-    ]
+    assert nodes == [RAW, {"runId": "fit", "config": {}, "summary": {}}, PREP]
     # and without them selected, the same nodes come (loaded without the documents)
-    plain = await lab.lineage(lab.run_path("prep"), "DOWNSTREAM")
-    assert sorted(labels(plain)) == ["art:raw:v0", "run:prep"]
+    plain = await lab.lineage(lab.run_path("prep"), "DOWNSTREAM", depth=2)
+    assert sorted(labels(plain)) == ["art:raw:v0", "run:fit", "run:prep"]
+
+
+async def test_json_documents_come_with_one_hop_nodes_when_selected(
+    api: Api, documented: Lab
+) -> None:
+    lab = documented
+    query = """fragment R on Run { runId config summary }
+      query($p: String!, $a: String!) {
+        run(path: $p) { loggedArtifacts { edges { node { name metadata } } }
+                        plain: loggedArtifacts { edges { node { name } } } }
+        artifact(path: $a) { usedBy { edges { node { ...R } } } loggedBy { ...R } } }"""
+    data = await api.ok(query, {"p": lab.run_path("prep"), "a": lab.art("raw")}, lab.key)
+    assert data["run"]["loggedArtifacts"]["edges"] == [{"node": RAW}]
+    assert data["run"]["plain"]["edges"] == [{"node": {"name": "raw"}}]
+    assert data["artifact"]["usedBy"]["edges"] == [
+        {"node": {"runId": "fit", "config": {}, "summary": {}}}
+    ]
+    assert data["artifact"]["loggedBy"] == PREP
