@@ -185,6 +185,17 @@ async def add_team_member(
     user_id = await db.fetchval("SELECT id FROM users WHERE username = $1", username)
     if user_id is None:
         raise NotFound(f"no user named {username!r}")
+    if role != "ADMIN":
+        # a team keeps at least one admin, or nobody could manage it again; the team's
+        # row lock makes two admins demoting each other at once take turns
+        await db.execute("SELECT 1 FROM entities WHERE id = $1 FOR UPDATE", entity.id)
+        admins = await db.fetch(
+            "SELECT user_id FROM memberships WHERE entity_id = $1 AND role = 'ADMIN'", entity.id
+        )
+        if [r["user_id"] for r in admins] == [user_id]:
+            raise Conflict(
+                f"{username!r} is the last admin of team {team!r}: make another member ADMIN first"
+            )
     await db.execute(
         """INSERT INTO memberships (entity_id, user_id, role) VALUES ($1, $2, $3)
            ON CONFLICT (entity_id, user_id) DO UPDATE SET role = EXCLUDED.role""",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.fixtures.service import Api, unique
@@ -102,3 +103,42 @@ async def test_team_names_are_shared_with_user_names(api: Api, make_user: Any) -
 async def test_invalid_team_name_is_bad_input(api: Api, make_user: Any) -> None:
     alice = await make_user("a")
     assert await api.error(CREATE_TEAM, {"n": "my team"}, alice.key) == "BAD_USER_INPUT"
+
+
+async def test_the_last_admin_cannot_step_down(api: Api, make_user: Any) -> None:
+    """A team keeps at least one admin: otherwise nobody could manage it again."""
+    admin, other = await make_user("a"), await make_user("o")
+    team = unique("team")
+    await api.ok(CREATE_TEAM, {"n": team}, admin.key)
+    demote_self = {"t": team, "u": admin.name, "r": "MEMBER"}
+    assert await api.error(ADD_MEMBER, demote_self, admin.key) == "CONFLICT"
+    # still an admin: may add members
+    await api.ok(ADD_MEMBER, {"t": team, "u": other.name, "r": "ADMIN"}, admin.key)
+    # with a second admin, either may step down, but not both
+    await api.ok(ADD_MEMBER, demote_self, admin.key)
+    assert await api.error(ADD_MEMBER, demote_self, admin.key) == "FORBIDDEN"
+    demote_other = {"t": team, "u": other.name, "r": "MEMBER"}
+    assert await api.error(ADD_MEMBER, demote_other, other.key) == "CONFLICT"
+
+
+async def test_two_admins_demoting_each_other_at_once_leave_one_admin(
+    api: Api, make_user: Any
+) -> None:
+    a, b, newcomer = await make_user("a"), await make_user("b"), await make_user("n")
+    team = unique("team")
+    await api.ok(CREATE_TEAM, {"n": team}, a.key)
+    await api.ok(ADD_MEMBER, {"t": team, "u": b.name, "r": "ADMIN"}, a.key)
+    results = await asyncio.gather(
+        api.gql(ADD_MEMBER, {"t": team, "u": b.name, "r": "MEMBER"}, a.key),
+        api.gql(ADD_MEMBER, {"t": team, "u": a.name, "r": "MEMBER"}, b.key),
+    )
+    codes = sorted(
+        r["errors"][0]["extensions"]["code"] if r.get("errors") else "OK" for r in results
+    )
+    assert codes == ["CONFLICT", "OK"], results
+    # whoever is left is an admin: one of them can still add members
+    added = [
+        await api.gql(ADD_MEMBER, {"t": team, "u": newcomer.name, "r": "MEMBER"}, who.key)
+        for who in (a, b)
+    ]
+    assert sum(not r.get("errors") for r in added) == 1, added
