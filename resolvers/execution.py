@@ -320,16 +320,11 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         new_defer_usages: Sequence[Any],
         position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
-        if not self._fast or new_defer_usages:
-            return super().execute_collected_subfields(
-                parent_type,
-                source_value,
-                path,
-                grouped_field_set,
-                new_defer_usages,
-                position_context,
-            )
-        steps, rest, keys = self._split(parent_type, grouped_field_set)
+        steps, rest, keys = (
+            self._split(parent_type, grouped_field_set)
+            if self._fast and not new_defer_usages
+            else ((), grouped_field_set, ())
+        )
         plain = _complete_flat(steps, source_value) if steps else None
         if plain is None:  # nothing plain, or something the normal path must report
             return super().execute_collected_subfields(
