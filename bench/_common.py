@@ -14,12 +14,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import psutil
+
+T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parent.parent
 KEY_RE = re.compile(r"\b(lin_[A-Za-z0-9_\-]+)")
@@ -96,6 +99,13 @@ def start_server(
     found = KEY_RE.search((data_dir / "serve.out").read_text())
     server.admin_key = found[1] if found else None
     return server
+
+
+async def timed(call: Callable[[], Awaitable[T]]) -> tuple[float, T]:
+    """(seconds, value) of awaiting ``call()``."""
+    started = time.perf_counter()
+    value = await call()
+    return time.perf_counter() - started, value
 
 
 def machine_load() -> str:

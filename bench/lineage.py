@@ -10,7 +10,8 @@ ordinary and popular (most used) artifacts:
 - Q3 throughput of artifact -> loggedBy + usedBy(first: 10), 32 concurrent HTTP clients
 
 each through HTTP GraphQL and as the bare SQL the answer needs (bench/lineage_queries.py,
-run here over asyncpg on the same data). For Q2 it also times the server's per-hop walk
+run here over asyncpg on the same data; the database is built by bench/lineage_load.py,
+the in-process parts below are in bench/lineage_inprocess.py). For Q2 it also times the server's per-hop walk
 (server.domain.graph) against the recursive CTE, and splits a 10,000-node answer into
 walk, row hydration, GraphQL field resolution and HTTP.
 
@@ -24,9 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
-import contextlib
 import os
-import random
 import shutil
 import sys
 import tempfile
@@ -35,7 +34,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling modules, as a script
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # server, resolvers
@@ -43,8 +42,9 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # server, resol
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 import lineage_queries as lq  # noqa: E402
-from _common import CpuMeter, Server, machine_load, ms, percentile, start_server  # noqa: E402
-from lineage_graph import COLUMNS, Entities, Generated, generate  # noqa: E402
+from _common import CpuMeter, Server, machine_load, start_server, timed  # noqa: E402
+from lineage_inprocess import compare_walks, profile_execute, resolution_split  # noqa: E402
+from lineage_load import build_database, pick_starts  # noqa: E402
 from lineage_report import (  # noqa: E402
     Rate,
     Results,
@@ -54,14 +54,9 @@ from lineage_report import (  # noqa: E402
     print_results,
 )
 
-from server.db.database import Connection, Database  # noqa: E402
-from server.db.migrations import apply_migrations  # noqa: E402
+from server.db.database import Database  # noqa: E402
 from server.db.pool import create_pool  # noqa: E402
 from server.domain import access, accounts  # noqa: E402
-
-T = TypeVar("T")
-SEED = 20240611
-ENTITY_NAMES = {"viewer": "bench", "public": "public-org", "hidden": "hidden-org"}
 
 
 @dataclass
@@ -88,134 +83,6 @@ class Bench:
         )
 
 
-async def timed(call: Callable[[], Awaitable[T]]) -> tuple[float, T]:
-    started = time.perf_counter()
-    value = await call()
-    return time.perf_counter() - started, value
-
-
-async def graphql(
-    http: httpx.AsyncClient, query: str, variables: dict[str, Any]
-) -> tuple[float, dict[str, Any]]:
-    """Seconds until the whole response body is in, and the parsed body (parsed untimed)."""
-    started = time.perf_counter()
-    response = await http.post("/graphql", json={"query": query, "variables": variables})
-    elapsed = time.perf_counter() - started
-    body: dict[str, Any] = response.json()
-    if (
-        response.status_code != 200
-        or body.get("errors")
-        or not body.get("data", {}).get("artifact")
-    ):
-        raise RuntimeError(f"{response.status_code}: {str(body)[:500]}")
-    return elapsed, body["data"]["artifact"]
-
-
-# -- the database --------------------------------------------------------------------
-
-
-async def fresh_database(server_url: str, name: str) -> str:
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base, _, query = server_url.partition("?")
-    return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
-
-
-async def make_entities(conn: asyncpg.Connection) -> tuple[Entities, str]:
-    """The benchmark user (via the service's own create_user) and two teams; its API key."""
-    async with conn.transaction():
-        user, key = await accounts.create_user(
-            Connection(conn, lambda: None), ENTITY_NAMES["viewer"]
-        )
-        teams = [
-            await conn.fetchval(
-                "INSERT INTO entities (name, is_team) VALUES ($1, true) RETURNING id",
-                ENTITY_NAMES[k],
-            )
-            for k in ("public", "hidden")
-        ]
-    return Entities(user.entity_id, teams[0], teams[1]), key.key
-
-
-async def copy_tables(conn: asyncpg.Connection, generated: Generated) -> None:
-    # Rows are consistent by construction: skip the per-row foreign key triggers when
-    # allowed (superuser, as with the embedded server); otherwise they just run.
-    with contextlib.suppress(asyncpg.PostgresError):
-        await conn.execute("SET session_replication_role = replica")
-    for table, columns in COLUMNS.items():
-        rows = getattr(generated.tables, table)
-        await conn.copy_records_to_table(table, records=rows, columns=columns)
-        if "id" in columns:
-            await conn.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
-                f" (SELECT max(id) FROM {table}))"
-            )
-    await conn.execute("RESET session_replication_role")
-
-
-async def build_database(
-    server_url: str, size: str
-) -> tuple[str, str, Generated, dict[str, float]]:
-    """A fresh database with the graph of ``size``: (url, api key, graph, phase seconds)."""
-    phases: dict[str, float] = {}
-    url = await fresh_database(server_url, f"lineage_bench_{size}")
-    conn = await asyncpg.connect(url)
-    try:
-        started = time.perf_counter()
-        await apply_migrations(conn)
-        entities, key = await make_entities(conn)
-        phases["migrate"] = time.perf_counter() - started
-        phases["generate"], generated = await timed(
-            lambda: asyncio.to_thread(generate, size, SEED, entities)
-        )
-        phases["copy"], _ = await timed(lambda: copy_tables(conn, generated))
-        phases["vacuum analyze"], _ = await timed(lambda: conn.execute("VACUUM ANALYZE"))
-        # write the load's dirty pages out now, not in a checkpoint during the measurements
-        # (needs superuser or pg_checkpoint, as with the embedded server; else skipped)
-        with contextlib.suppress(asyncpg.PostgresError):
-            await conn.execute("CHECKPOINT")
-    finally:
-        await conn.close()
-    return url, key, generated, phases
-
-
-def pick_starts(
-    generated: Generated, entities: dict[int, str], count: int
-) -> tuple[list[lq.Start], list[lq.Start]]:
-    """(ordinary, popular): popular = the ``count`` most used readable versions;
-    ordinary = ``count`` other readable versions drawn at random (fixed seed)."""
-    t = generated.tables
-    projects = {p[0]: p for p in t.projects}
-    collections = {c[0]: c[2] for c in t.artifact_collections}
-    viewer = next(i for i, n in entities.items() if n == ENTITY_NAMES["viewer"])
-
-    def start(v: tuple[Any, ...]) -> lq.Start:
-        project = projects[v[2]]
-        return lq.Start(
-            v[0],
-            entities[project[1]],
-            project[2],
-            collections[v[1]],
-            v[3],
-            generated.use_count[v[0]],
-        )
-
-    readable = [
-        v
-        for v in t.artifact_versions
-        if projects[v[2]][3] != "PRIVATE" or projects[v[2]][1] == viewer
-    ]
-    by_use = sorted(readable, key=lambda v: (-generated.use_count[v[0]], v[0]))
-    popular = [start(v) for v in by_use[:count]]
-    rest = by_use[count:]
-    ordinary = [start(v) for v in random.Random(SEED).sample(rest, count)]
-    return ordinary, popular
-
-
 # -- measurements ----------------------------------------------------------------------
 
 WARMUP = 5
@@ -233,7 +100,7 @@ async def sql_trips(http: httpx.AsyncClient, query: str, variables: dict[str, An
         )
 
     before = await count()
-    await graphql(http, query, variables)
+    await lq.graphql(http, query, variables)
     return int(await count() - before)
 
 
@@ -249,10 +116,10 @@ async def measure_one_hop(b: Bench) -> None:
         for label, starts in (("ordinary", b.ordinary), ("popular", b.popular)):
             row = Row(f"Q1 one hop, {label}", Sample(), Sample())
             for s in starts[:WARMUP]:
-                await graphql(http, lq.Q1, {"path": s.path})
+                await lq.graphql(http, lq.Q1, {"path": s.path})
                 await lq.q1_floor(conn, s, b.members)
             for s in starts:
-                seconds, artifact = await graphql(http, lq.Q1, {"path": s.path})
+                seconds, artifact = await lq.graphql(http, lq.Q1, {"path": s.path})
                 row.ours.add(seconds, count_q1(artifact))
                 seconds, nodes = await timed(partial(lq.q1_floor, conn, s, b.members))
                 row.floor.add(seconds, nodes)
@@ -276,9 +143,9 @@ async def lineage_row(
     """Q2 in one direction from one kind of start node, ours and the floor alternating."""
     row = Row(f"Q2 {direction.lower()}, {label}", Sample(), Sample())
     for s in starts[:WARMUP]:
-        await graphql(http, lq.Q2, {"path": s.path, "direction": direction})
+        await lq.graphql(http, lq.Q2, {"path": s.path, "direction": direction})
     for s in starts:
-        seconds, artifact = await graphql(http, lq.Q2, {"path": s.path, "direction": direction})
+        seconds, artifact = await lq.graphql(http, lq.Q2, {"path": s.path, "direction": direction})
         ours = len(artifact["lineage"]["nodes"])
         row.ours.add(seconds, ours)
         seconds, nodes = await timed(partial(lq.q2_floor, conn, s, direction, b.members))
@@ -318,168 +185,6 @@ def full_answers(row: Row) -> Row:
     return full
 
 
-WALKS = ("CTE", "CTE no-access", "BFS walk", "CTE+edges", "graph.lineage")
-
-
-async def time_walks(
-    b: Bench, conn: asyncpg.Connection, direction: str, s: lq.Start, out: dict[str, Sample]
-) -> None:
-    """One start node: the CTE (with and without the read rule), the server's BFS walk
-    alone, and each with its edges query."""
-    from server.domain import graph
-
-    db = Database(b.pool)
-    args = (s.version_id, 10, 10_000)
-    seconds, found = await timed(lambda: conn.fetch(lq.lineage_cte(direction), *args, b.members))
-    out["CTE"].add(seconds, len(found))
-    seconds, _ = await timed(
-        lambda: conn.fetch(lq.lineage_cte(direction, with_access=False), *args)
-    )
-    out["CTE no-access"].add(seconds, len(found))
-    start = ("Artifact", s.version_id)
-    # the walk alone (it collects its edges as it goes): a private function, timed on purpose
-    seconds, walked = await timed(lambda: graph._walk(db, b.members, start, direction, 10, 10_000))
-    out["BFS walk"].add(seconds, len(walked.nodes))
-
-    async def cte_and_edges() -> None:
-        runs, artifacts = lq.split_nodes(
-            await conn.fetch(lq.lineage_cte(direction), *args, b.members)
-        )
-        await conn.fetch(lq.EDGES_BETWEEN, runs, artifacts)
-
-    out["CTE+edges"].add((await timed(cte_and_edges))[0], len(found))
-    seconds, _ = await timed(lambda: graph.lineage(db, b.viewer, start, direction, 10, 10_000))
-    out["graph.lineage"].add(seconds, len(walked.nodes))
-
-
-async def compare_walks(b: Bench, full: list[lq.Start]) -> None:
-    """Q2's walk alone: one recursive CTE vs the server's per-hop BFS (server.domain.graph)."""
-    cases = [
-        (d, label, starts)
-        for d in ("DOWNSTREAM", "UPSTREAM")
-        for label, starts in (("ordinary", b.ordinary), ("popular", b.popular))
-    ]
-    if full:
-        cases.insert(2, ("DOWNSTREAM", "10,000-node answers", full))
-    rows: list[list[object]] = []
-    async with b.pool.acquire() as conn:
-        for direction, label, starts in cases:
-            out = {name: Sample() for name in WALKS}
-            for s in starts:
-                await time_walks(b, conn, direction, s, out)
-            rows.append(
-                [
-                    f"{direction.lower()}, {label}",
-                    f"{percentile(out['CTE'].nodes, 50):,.0f}",
-                    f"{percentile(out['BFS walk'].nodes, 50):,.0f}",
-                    *(f"{ms(out[name].p(50))} / {ms(out[name].p(95))}" for name in WALKS),
-                    f"{out['BFS walk'].p(50) / out['CTE'].p(50):.2f}",
-                    f"{out['graph.lineage'].p(50) / out['CTE+edges'].p(50):.2f}",
-                ]
-            )
-    b.results.walks = rows
-
-
-async def execute_in_process(b: Bench, query: str, variables: dict[str, Any]) -> tuple[float, Any]:
-    """schema.execute with a Context built here, as the endpoint builds it (no auth, no HTTP)."""
-    from resolvers.schema import schema
-    from server.context import Context
-    from server.settings import Settings
-
-    context = Context(
-        db=Database(b.pool), viewer=b.viewer, settings=Settings(data_dir=b.server.data_dir),
-        request_id="bench",
-    )  # fmt: skip
-    seconds, result = await timed(
-        lambda: schema.execute(query, variable_values=variables, context_value=context)
-    )
-    assert not result.errors, result.errors
-    return seconds, result.data
-
-
-async def split_once(
-    b: Bench, http: httpx.AsyncClient, s: lq.Start, parts: dict[str, list[float]]
-) -> None:
-    """One 10,000-node Q2 answer: over HTTP, in-process, and the domain calls it makes."""
-    import json
-
-    from server.domain import artifacts, graph, runs
-
-    db = Database(b.pool)
-    variables = {"path": s.path, "direction": "DOWNSTREAM"}
-    parts["http"].append((await graphql(http, lq.Q2, variables))[0])
-    seconds, data = await execute_in_process(b, lq.Q2, variables)
-    parts["execute"].append(seconds)
-    parts["resolver"].append((await execute_in_process(b, lq.Q2_RESOLVER_ONLY, variables))[0])
-    started = time.perf_counter()
-    json.dumps({"data": data}, ensure_ascii=False, separators=(",", ":"))
-    parts["json"].append(time.perf_counter() - started)
-    parts["find"].append((await timed(lambda: artifacts.find_artifact(db, b.viewer, s.path)))[0])
-    start = ("Artifact", s.version_id)
-    seconds, found = await timed(
-        lambda: graph.lineage(db, b.viewer, start, "DOWNSTREAM", 10, 10_000)
-    )
-    parts["lineage"].append(seconds)
-    run_ids = [i for k, i in found.nodes if k == graph.RUN]
-    artifact_ids = [i for k, i in found.nodes if k == graph.ARTIFACT]
-    seconds, _ = await timed(
-        lambda: asyncio.gather(
-            runs.runs_by_ids(db, b.viewer, run_ids),
-            artifacts.artifacts_by_ids(db, b.viewer, artifact_ids),
-        )
-    )
-    parts["hydrate"].append(seconds)
-    # derived per sample, so each difference compares measurements taken moments apart
-    domain = parts["find"][-1] + parts["lineage"][-1] + parts["hydrate"][-1]
-    parts["objects"].append(parts["resolver"][-1] - domain)
-    parts["completion"].append(parts["execute"][-1] - parts["resolver"][-1])
-    parts["outside"].append(parts["http"][-1] - parts["execute"][-1])
-
-
-SPLIT_PARTS = ("http", "execute", "resolver", "find", "lineage", "hydrate", "objects", "completion",
-               "outside", "json")  # fmt: skip
-
-
-async def resolution_split(b: Bench, starts: list[lq.Start], repeats: int = 3) -> None:
-    """Where the time of a 10,000-node Q2 answer goes: HTTP vs in-process schema.execute vs
-    the resolver's own work vs the domain calls it makes (path lookup, walk, hydration)."""
-    parts: dict[str, list[float]] = {k: [] for k in SPLIT_PARTS}
-    async with b.http() as http:
-        for s in starts[:10]:
-            for _ in range(repeats):
-                await split_once(b, http, s, parts)
-    b.results.split = {f"{k} p50": percentile(v, 50) for k, v in parts.items()}
-    b.results.split |= {f"{k} min": min(v) for k, v in parts.items()}
-    b.results.split_samples = len(starts[:10]) * repeats
-
-
-async def profile_execute(b: Bench, start: lq.Start) -> None:
-    """cProfile of in-process schema.execute for one 10,000-node Q2 answer (--profile)."""
-    import cProfile
-    import io
-    import pstats
-
-    from resolvers.schema import schema
-    from server.context import Context
-    from server.settings import Settings
-
-    db = Database(b.pool)
-    variables = {"path": start.path, "direction": "DOWNSTREAM"}
-    profiler = cProfile.Profile()
-    for _ in range(3):
-        context = Context(
-            db=db, viewer=b.viewer, settings=Settings(data_dir=b.server.data_dir), request_id="p"
-        )
-        profiler.enable()
-        await schema.execute(lq.Q2, variable_values=variables, context_value=context)
-        profiler.disable()
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("tottime").print_stats(25)
-    stats.sort_stats("cumulative").print_stats(35)
-    print(f"\ncProfile, 3 x schema.execute of Q2 downstream from {start.path}:\n{out.getvalue()}")
-
-
 async def hammer(workers: int, seconds: float, one: Callable[[int, int], Awaitable[float]]) -> Rate:
     """``workers`` loops calling ``one(worker, n)`` (returns its latency) for ``seconds``."""
     started = time.perf_counter()
@@ -506,7 +211,7 @@ async def measure_throughput(b: Bench) -> None:
 
         async def ours(worker: int, n: int) -> float:
             return (
-                await graphql(
+                await lq.graphql(
                     https[worker], lq.Q3, {"path": starts[(worker * 7 + n) % len(starts)].path}
                 )
             )[0]

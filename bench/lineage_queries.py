@@ -1,4 +1,4 @@
-"""The benchmark's GraphQL queries and their floors: the bare SQL the same answers need.
+"""The benchmark's GraphQL queries, how it sends them, and their floors: the bare SQL the same answers need.
 
 Every floor applies the same read rule as the service (a node in a PRIVATE project of an
 entity the viewer is not a member of is left out, and a walk does not go through it), so
@@ -7,10 +7,12 @@ ours and the floor return the same nodes.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import httpx
 
 RUN_FIELDS = "id runId state"
 ARTIFACT_FIELDS = "id name version type state"
@@ -45,6 +47,23 @@ Q3 = """query Q3($path: String!) {
     id loggedBy { id runId } usedBy(first: 10) { edges { node { id runId } } }
   }
 }"""
+
+
+async def graphql(
+    http: httpx.AsyncClient, query: str, variables: dict[str, Any]
+) -> tuple[float, dict[str, Any]]:
+    """Seconds until the whole response body is in, and the parsed body (parsed untimed)."""
+    started = time.perf_counter()
+    response = await http.post("/graphql", json={"query": query, "variables": variables})
+    elapsed = time.perf_counter() - started
+    body: dict[str, Any] = response.json()
+    if (
+        response.status_code != 200
+        or body.get("errors")
+        or not body.get("data", {}).get("artifact")
+    ):
+        raise RuntimeError(f"{response.status_code}: {str(body)[:500]}")
+    return elapsed, body["data"]["artifact"]
 
 
 @dataclass(frozen=True)
