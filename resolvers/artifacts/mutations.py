@@ -11,7 +11,7 @@ from strawberry.types.arguments import InputContext
 from resolvers.artifacts.types import Artifact
 from resolvers.info import Info
 from resolvers.scalars import Int64
-from server.domain import aliases, retention, versions
+from server.domain import aliases, commits, retention, versions
 from server.domain.ids import decode_id_of
 from server.domain.manifests import EntryInput
 from server.errors import NotFound
@@ -168,7 +168,7 @@ class ArtifactMutations:
     )
     async def commit_artifact(self, info: Info, id: strawberry.ID) -> Artifact:
         ctx = info.context
-        row = await versions.commit_artifact(ctx.db, ctx.store, ctx.viewer, artifact_pk(id))
+        row = await commits.commit_artifact(ctx.db, ctx.store, ctx.viewer, artifact_pk(id))
         ctx.loaders.clear()
         return Artifact.of(row)
 
