@@ -96,35 +96,19 @@ async def lineage_graph(
     from resolvers.runs.types import Run
 
     ctx = info.context
-    loading: list[asyncio.Future[Any]] = []
+    found = await graph.lineage(ctx.db, ctx.viewer, (kind, pk), direction, depth, limit)
+    # One query per node type for the whole graph, straight to the domain: a DataLoader
+    # would add a future per node for nothing, as every id is known at once.
     documents = _selects_documents(info, "nodes")
-
-    def load(nodes: list[graph.NodeKey]) -> None:
-        # One query per node type for the whole graph, straight to the domain (a
-        # DataLoader would add a future per node for nothing: every id is known at once),
-        # started while the walk makes its last query, which only adds edges.
-        loading.append(
-            asyncio.gather(
-                runs.runs_by_ids(
-                    ctx.db, ctx.viewer, [i for k, i in nodes if k == graph.RUN], documents=documents
-                ),
-                artifacts.artifacts_by_ids(
-                    ctx.db,
-                    ctx.viewer,
-                    [i for k, i in nodes if k == graph.ARTIFACT],
-                    documents=documents,
-                ),
-            )
-        )
-
-    try:
-        found = await graph.lineage(ctx.db, ctx.viewer, (kind, pk), direction, depth, limit, load)
-    except BaseException:
-        for pending in loading:
-            pending.cancel()
-        await asyncio.gather(*loading, return_exceptions=True)
-        raise
-    run_rows, artifact_rows = await loading[0]
+    run_rows, artifact_rows = await asyncio.gather(
+        runs.runs_by_ids(
+            ctx.db, ctx.viewer, [i for k, i in found.nodes if k == graph.RUN], documents=documents
+        ),
+        artifacts.artifacts_by_ids(
+            ctx.db, ctx.viewer, [i for k, i in found.nodes if k == graph.ARTIFACT],
+            documents=documents,
+        ),
+    )  # fmt: skip
     built: dict[tuple[str, int], Any] = {}
     for key in found.nodes:
         row = run_rows.get(key[1]) if key[0] == graph.RUN else artifact_rows.get(key[1])

@@ -10,7 +10,6 @@ Nodes the viewer may not read are never returned and the walk does not go throug
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from server.db.database import Queryable
@@ -40,11 +39,6 @@ NodeKey = tuple[str, int]  # (RUN or ARTIFACT, row id)
 # (source, target, kind) oriented as data flows: run LOGGED artifact, artifact USED run.
 # Plain tuples: a 10,000-node answer has as many edges, and a dataclass each cost 10 ms.
 Edge = tuple[NodeKey, NodeKey, str]
-
-
-# called once the nodes are final, before the last query (which only adds edges), so the
-# caller can load the nodes meanwhile
-NodesFound = Callable[[list[NodeKey]], None]
 
 
 @dataclass
@@ -96,7 +90,6 @@ async def _walk(
     direction: str,
     depth: int,
     limit: int,
-    nodes_found: NodesFound | None = None,
 ) -> Graph:
     """Breadth-first from start. Every edge between two returned nodes is seen: each node
     is either expanded (its hop finds its edges in this direction) or among the last
@@ -121,8 +114,6 @@ async def _walk(
         kind, frontier = reached, fresh
         if truncated or not frontier:
             break
-    if nodes_found is not None:
-        nodes_found(order)
     if frontier:
         reached, pairs, edge_kind = await _hop(db, members, direction, kind, frontier)
         known = seen[reached]
@@ -138,20 +129,17 @@ async def lineage(
     direction: str,
     depth: int,
     limit: int,
-    nodes_found: NodesFound | None = None,
 ) -> Graph:
     check_bounds(depth, limit)
     members = access.member_entity_ids(viewer)
     if direction != "BOTH":
-        return await _walk(db, members, start, direction, depth, limit, nodes_found)
+        return await _walk(db, members, start, direction, depth, limit)
     up = await _walk(db, members, start, "UPSTREAM", depth, limit)
     down = await _walk(db, members, start, "DOWNSTREAM", depth, limit)
     merged = list(dict.fromkeys(up.nodes + down.nodes))
     nodes = merged[:limit]
     # edges between an upstream-only and a downstream-only node are in neither walk
     truncated = up.truncated or down.truncated or len(merged) > limit
-    if nodes_found is not None:
-        nodes_found(nodes)
     return Graph(nodes, await _edges_between(db, nodes), truncated)
 
 
