@@ -227,39 +227,23 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return None if new_defer_usages else self._plan(object_type, grouped)
 
     def _nested(self, field_type: Any, details: Any) -> Callable[[Any], Any] | None:
-        """The completer of a plain field holding a flat object or a list of them."""
-        if isinstance(field_type, GraphQLList):
-            complete_items = self._list_plan(field_type.of_type, details)
-            if complete_items is None:
-                return None
-
-            def complete_list(value: Any) -> list[Any]:
-                if type(value) is not list:
-                    raise _Fallback
-                completed = complete_items(value) if value else []
-                if completed is None:
-                    raise _Fallback
-                return completed
-
-            return complete_list
-        if not isinstance(field_type, GraphQLObjectType):
+        """The completer of a plain field holding a flat object or a list of them (an
+        object is completed as the one item of a list, with the same type checks)."""
+        is_list = isinstance(field_type, GraphQLList)
+        complete_items = self._list_plan(field_type.of_type if is_list else field_type, details)
+        if complete_items is None:
             return None
-        plan = self._object_plan(field_type, details)
-        origin = getattr((field_type.extensions or {}).get(_DEFINITION), "origin", None)
-        if plan is None or (field_type.is_type_of is not None and origin is None):
-            return None
-        # an instance of origin passes its type's is_type_of; types without one take anything
-        checked = origin if field_type.is_type_of is not None else None
 
-        def complete_object(value: Any) -> dict[str, Any]:
-            if checked is not None and type(value) is not checked:
+        def complete(value: Any) -> Any:
+            items = value if is_list else [value]
+            if type(items) is not list:
                 raise _Fallback
-            completed = _complete_flat(plan, value)
+            completed = complete_items(items) if items else []
             if completed is None:
                 raise _Fallback
-            return completed
+            return completed if is_list else completed[0]
 
-        return complete_object
+        return complete
 
     def _list_plan(self, item_type: GraphQLOutputType, field_details_list: Any) -> ListPlan | None:
         cache_key = (id(item_type), id(field_details_list))
