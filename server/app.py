@@ -29,6 +29,7 @@ from server.secret import signing_secret
 from server.settings import Settings
 from server.storage.base import open_store
 from server.storage.files_routes import files_routes
+from server.web import web_routes
 from server.worker import Worker
 
 log = logging.getLogger("lineage.app")
@@ -83,6 +84,8 @@ def create_app(settings: Settings) -> Starlette:
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             *files_routes,
+            # last: the web app's pages match any path of their shape
+            *web_routes,
         ],
         lifespan=lifespan,
     )

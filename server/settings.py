@@ -37,6 +37,8 @@ class Settings:
     pool_min_size: int = 2
     pool_max_size: int = 20
     run_worker: bool = True
+    # how long a web app sign-in lasts (the session cookie and its row)
+    session_ttl_seconds: int = 7 * 24 * 3600
     # `lineage serve` on a brand-new database creates user "admin" and prints its key
     bootstrap_admin: bool = False
 
@@ -54,6 +56,7 @@ class Settings:
             worker_interval=float(env.get("LINEAGE_WORKER_INTERVAL", "60")),
             gc_grace_seconds=int(env.get("LINEAGE_GC_GRACE_SECONDS", "3600")),
             log_level=env.get("LINEAGE_LOG_LEVEL", "INFO").upper(),
+            session_ttl_seconds=int(env.get("LINEAGE_SESSION_TTL_SECONDS", str(7 * 24 * 3600))),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "data_dir" in given:

@@ -116,8 +116,16 @@ async def authenticate(db: Queryable, authorization: str | None) -> Viewer | Non
             WHERE k.key_hash = $1 AND k.revoked_at IS NULL""",
         hash_key(key.strip()),
     )
-    if not rows:
+    viewer = viewer_from_rows(rows)
+    if viewer is None:
         raise Unauthenticated("this API key is not valid (wrong or revoked): use another key")
+    return viewer
+
+
+def viewer_from_rows(rows: Sequence[asyncpg.Record]) -> Viewer | None:
+    """A Viewer from rows of (id, username, entity_id, member_of, role), one per membership."""
+    if not rows:
+        return None
     first = rows[0]
     roles = {r["member_of"]: r["role"] for r in rows if r["member_of"] is not None}
     return Viewer(first["id"], first["username"], first["entity_id"], roles)

@@ -12,6 +12,7 @@ from server.db.database import Queryable
 from server.domain import access
 from server.domain.access import ProjectAccess, Viewer
 from server.domain.accounts import require_entity
+from server.domain.manifests import check_storable_text
 from server.domain.names import check_name
 from server.domain.pagination import Page, PageArgs, check_cursor_shape, keyset_after
 from server.errors import Conflict, NotFound
@@ -158,3 +159,32 @@ async def list_projects(
         )
 
     return Page(items, [[p.name] for p in items], len(rows) > page.first, count)
+
+
+async def list_readable_projects(
+    db: Queryable, viewer: Viewer | None, search: str | None, page: PageArgs
+) -> Page[ProjectRow]:
+    """Every project the viewer may read (public and open ones for anonymous viewers), by
+    entity then name; ``search`` keeps those whose name contains it, ignoring case."""
+    check_cursor_shape(page.after, [str, str])
+    where = access.readable_sql("p", 1)
+    args: list[object] = [access.member_entity_ids(viewer)]
+    if search:
+        check_storable_text(search, "search")
+        args.append(search)
+        where += f" AND strpos(lower(p.name), lower(${len(args)})) > 0"
+    count_where, count_args = where, list(args)
+    if page.after is not None:
+        where += f" AND {keyset_after([('e.name', 'ASC'), ('p.name', 'ASC')], len(args) + 1)}"
+        args += page.after
+    rows = await db.fetch(
+        f"{_SELECT} WHERE {where} ORDER BY e.name, p.name LIMIT {page.first + 1}", *args
+    )
+    items = [_project(r) for r in rows[: page.first]]
+
+    async def count() -> int:
+        return int(
+            await db.fetchval(f"SELECT count(*) FROM projects p WHERE {count_where}", *count_args)
+        )
+
+    return Page(items, [[p.entity_name, p.name] for p in items], len(rows) > page.first, count)

@@ -19,15 +19,15 @@ from typing import Any
 import orjson
 from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
-from strawberry.http.ides import get_graphql_ide_html
+from starlette.responses import JSONResponse, Response
 
 from server.context import Context
-from server.domain.accounts import authenticate
 from server.errors import ServiceError
 from server.http.body import read_limited_body
 from server.http.errors import error_body, format_error
 from server.http.guard import check_query_limits
+from server.web.auth import request_viewer
+from server.web.pages import graphiql_page
 
 log = logging.getLogger("lineage.http")
 
@@ -82,7 +82,7 @@ def _operation_type(document: Any, operation_name: str | None) -> str:
 
 async def graphql_endpoint(request: Request) -> Response:
     if request.method == "GET":
-        return HTMLResponse(get_graphql_ide_html())
+        return await graphiql_page(request)
     started = time.perf_counter()
     metrics = request.state.metrics
     request_id = uuid.uuid4().hex[:16]
@@ -124,7 +124,7 @@ async def _handle(request: Request, request_id: str) -> tuple[JSONResponse, str]
     schema = request.app.state.schema
     check_query_limits(schema._schema, document, operation_name, variables)
     db = request.state.db
-    viewer = await authenticate(db, request.headers.get("authorization"))
+    viewer = await request_viewer(request)
     context = Context(
         db=db,
         viewer=viewer,
