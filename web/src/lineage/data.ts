@@ -15,7 +15,7 @@ export interface LineageNode {
   path: string;
   state: string;
   /** What siblings must share to form one cluster: the type for artifacts, the name
-   * without its trailing number for runs ("eval-017" -> "eval"). */
+   * without its trailing numbers for runs ("eval-3-017" -> "eval"). */
   group: string;
 }
 
@@ -69,7 +69,7 @@ interface RawGraph {
 }
 
 export function runGroup(name: string | null): string {
-  return (name ?? "").replace(/[-_.\s]*\d+$/, "");
+  return (name ?? "").replace(/([-_.\s]*\d+)+$/, "");
 }
 
 function toNode(raw: RawNode): LineageNode {
