@@ -5,7 +5,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError } from "../app/api";
 import type { Direction } from "../app/routes";
 import { ErrorBox } from "../components/Common";
-import { type DrawnGraph, clusterLineage } from "./cluster";
+import { type DrawnGraph, MAX_DRAWN, clusterLineage } from "./cluster";
 import { type Lineage, fetchLineage, mergeLineage } from "./data";
 import { download, graphToSvg } from "./exportSvg";
 import { type Layout, layoutGraph } from "./layout";
@@ -53,6 +53,7 @@ export function LineageTab(props: { startId: string }) {
   const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
   const [grown, setGrown] = useState<ReadonlySet<string>>(new Set());
   const [growing, setGrowing] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
 
   const update = (change: Partial<ViewState>) => {
     setView((old) => {
@@ -102,8 +103,22 @@ export function LineageTab(props: { startId: string }) {
   }, [lineage, expanded, grown, view.depth, view.node]);
 
   const activate = (id: string) => {
-    if (id.startsWith("cluster-")) setExpanded((old) => new Set([...old, id]));
-    else update({ node: id });
+    if (!id.startsWith("cluster-")) {
+      update({ node: id });
+      return;
+    }
+    setNotice(null);
+    const wider = new Set([...expanded, id]);
+    // a cluster whose members cannot all be drawn stays one node: say so, rather than
+    // redraw the same picture
+    if (lineage && clusterLineage(lineage, { expanded: wider, grown, depth: view.depth }).coarse) {
+      const label = drawn?.nodes.find((n) => n.id === id)?.label ?? "this cluster";
+      setNotice(
+        `Opening “${label}” would draw more than ${MAX_DRAWN} nodes: the list view shows every node.`,
+      );
+      return;
+    }
+    setExpanded(wider);
   };
 
   const grow = async (id: string) => {
@@ -167,6 +182,11 @@ export function LineageTab(props: { startId: string }) {
         </span>
       </div>
       {error && <ErrorBox error={error} />}
+      {notice && (
+        <p class="notice" role="status">
+          {notice}
+        </p>
+      )}
       {!lineage && status !== "error" && <p class="muted">Loading the graph…</p>}
       {lineage === null && status === "drawing" && <p class="muted">Nothing to show.</p>}
       {lineage && drawn && view.view === "list" && (

@@ -38,6 +38,8 @@ export interface DrawnGraph {
   /** Lineage node id -> the drawn node that shows it. */
   shownBy: Map<string, string>;
   distances: Map<string, number>;
+  /** True when the graph was too big to draw with parents respected (see MAX_DRAWN). */
+  coarse: boolean;
 }
 
 export interface ClusterOptions {
@@ -109,14 +111,17 @@ function buildClusters(lineage: Lineage, options: ClusterOptions, coarse: boolea
         : [...new Set((neighbours.get(node.id) ?? []).filter((n) => distanceOf(n) === d - 1).map((n) => shownBy.get(n) ?? n))]
             .sort()
             .join(",");
-      const key = `${node.kind}|${node.group}|${d}|${parents}`;
+      // coarse: runs of any name group together, so the drawn count is bounded by the
+      // levels times the artifact types
+      const group = coarse && node.kind === "run" ? "" : node.group;
+      const key = `${node.kind}|${group}|${d}|${parents}`;
       pushTo(groups, key, node);
     }
     for (const [key, members] of groups) {
       const id = `cluster-${hash(key)}`;
       const start = members.some((m) => m.id === lineage.startId);
       if (members.length > threshold && !start && !options.expanded.has(id)) {
-        const first = members[0];
+        const first = coarse && members[0].kind === "run" ? { ...members[0], group: "" } : members[0];
         for (const m of members) shownBy.set(m.id, id);
         nodes.push({
           id,
@@ -158,5 +163,5 @@ function buildClusters(lineage: Lineage, options: ClusterOptions, coarse: boolea
     if (found) found.count += 1;
     else edges.set(id, { id, source, target, count: 1 });
   }
-  return { nodes, edges: [...edges.values()], shownBy, distances };
+  return { nodes, edges: [...edges.values()], shownBy, distances, coarse };
 }
