@@ -48,6 +48,13 @@ FRAME_PROBE = """() => {
 }"""
 
 
+# The app's own measures of the last load (web/src/lineage/timing.ts), in ms.
+PHASES = """() => ["fetch", "cluster", "layout", "draw"].map((name) => {
+  const all = performance.getEntriesByName("lineage " + name);
+  return all.length ? Math.round(all[all.length - 1].duration) : "-";
+}).join(" / ")"""
+
+
 async def ready_time(page: Any, url: str) -> float:
     await page.goto(url)
     await page.wait_for_selector(READY, timeout=60_000)
@@ -106,6 +113,7 @@ async def measure(server_url: str, key: str, repeats: int) -> list[list[object]]
         for label, project, _, _ in GRAPHS:
             url = f"{server_url}/admin/{project}/artifacts/mnist/v0/lineage?direction=DOWNSTREAM&depth=4"
             times = [await ready_time(page, url) for _ in range(repeats)]
+            phases = await page.evaluate(PHASES)
             summary = await page.get_by_test_id("graph-summary").inner_text()
             drawn = await page.get_by_test_id("graph").locator(".hit").count()
             frames = await pan_frames(page)
@@ -120,6 +128,7 @@ async def measure(server_url: str, key: str, repeats: int) -> list[list[object]]
                     f"{max(frames):.0f} ms" if frames else "-",
                     f"{statistics.median(frames):.0f} ms" if frames else "-",
                     f"{statistics.median(selects) * 1000:.0f} ms" if selects else "-",
+                    phases,
                 ]
             )
         await browser.close()
@@ -129,7 +138,10 @@ async def measure(server_url: str, key: str, repeats: int) -> list[list[object]]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--only", help="measure only graphs whose project contains this")
     args = parser.parse_args()
+    if args.only:
+        GRAPHS[:] = [g for g in GRAPHS if args.only in g[1]]
     with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
         server = start_server(Path(tmp) / "data")
         try:
@@ -157,6 +169,7 @@ def main() -> None:
             "pan: longest frame",
             "pan: median frame",
             "select -> panel p50",
+            "last load: fetch / cluster / layout / draw",
         ],
         rows,
         title=f"lineage tab, DOWNSTREAM depth 4 from the dataset, {args.repeats} loads each",

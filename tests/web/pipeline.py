@@ -77,19 +77,16 @@ def log_artifacts(
             ).raise_for_status()
         if answer["artifact"]["state"] == "PENDING":
             pending.append(answer["artifact"]["id"])
+    committed: dict[str, dict[str, Any]] = {}
     for start in range(0, len(pending), BATCH):
         chunk = pending[start : start + BATCH]
-        fields = " ".join(f'c{n}: commitArtifact(id: "{i}") {{ id }}' for n, i in enumerate(chunk))
-        client.gql(f"mutation {{ {fields} }}")
-    return [
-        client.gql(
-            "query($id: ID!) { node(id: $id) { ... on Artifact { id path state } } }",
-            {"id": a["artifact"]["id"]},
-        )["node"]
-        if a["artifact"]["state"] == "PENDING"
-        else a["artifact"]
-        for a in logged
-    ]
+        fields = " ".join(
+            f'c{n}: commitArtifact(id: "{i}") {{ id path state }}' for n, i in enumerate(chunk)
+        )
+        data = client.gql(f"mutation {{ {fields} }}")
+        committed.update({i: data[f"c{n}"] for n, i in enumerate(chunk)})
+    # a pending version's path names no version yet: the commit's answer does
+    return [committed.get(a["artifact"]["id"], a["artifact"]) for a in logged]
 
 
 def upsert_runs(client: Client, entity: str, project: str, runs: Iterable[dict[str, Any]]) -> None:

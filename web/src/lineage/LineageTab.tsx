@@ -12,6 +12,7 @@ import { type Layout, layoutGraph } from "./layout";
 import { ListView } from "./ListView";
 import { GraphRenderer } from "./render";
 import { SidePanel } from "./SidePanel";
+import { timed, timedAsync } from "./timing";
 
 const DIRECTIONS: Direction[] = ["UPSTREAM", "DOWNSTREAM", "BOTH"];
 const DEPTHS = [1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 50, 100];
@@ -69,13 +70,14 @@ export function LineageTab(props: { startId: string }) {
     let current = true;
     setStatus("loading");
     setError(null);
-    fetchLineage(props.startId, view.direction, view.depth).then(
+    timedAsync("lineage fetch", () => fetchLineage(props.startId, view.direction, view.depth)).then(
       (answer) => {
         if (!current) return;
         setExpanded(new Set());
         setGrown(new Set());
         setLineage(answer);
-        setStatus("drawing");
+        // nothing to draw when the start node is not readable (any more)
+        setStatus(answer ? "drawing" : "ready");
       },
       (e: unknown) => {
         if (!current) return;
@@ -89,8 +91,7 @@ export function LineageTab(props: { startId: string }) {
   }, [props.startId, view.direction, view.depth]);
 
   // A selected node hidden in a cluster (a shared URL) opens its cluster.
-  const drawn = useMemo(() => {
-    if (!lineage) return null;
+  const drawn = useMemo(() => (lineage ? timed("lineage cluster", () => {
     let open = expanded;
     let graph = clusterLineage(lineage, { expanded: open, grown, depth: view.depth });
     for (let i = 0; i < 5 && view.node; i += 1) {
@@ -100,7 +101,7 @@ export function LineageTab(props: { startId: string }) {
       graph = clusterLineage(lineage, { expanded: open, grown, depth: view.depth });
     }
     return graph;
-  }, [lineage, expanded, grown, view.depth, view.node]);
+  }) : null), [lineage, expanded, grown, view.depth, view.node]);
 
   const activate = (id: string) => {
     if (!id.startsWith("cluster-")) {
@@ -187,8 +188,8 @@ export function LineageTab(props: { startId: string }) {
           {notice}
         </p>
       )}
-      {!lineage && status !== "error" && <p class="muted">Loading the graph…</p>}
-      {lineage === null && status === "drawing" && <p class="muted">Nothing to show.</p>}
+      {!lineage && status === "loading" && <p class="muted">Loading the graph…</p>}
+      {!lineage && status === "ready" && <p class="muted">Nothing to show.</p>}
       {lineage && drawn && view.view === "list" && (
         <ListView lineage={lineage} distances={drawn.distances} onReady={() => setStatus("ready")} />
       )}
@@ -228,7 +229,7 @@ function GraphCanvas(props: {
   const renderer = useRef<GraphRenderer | null>(null);
   const activate = useRef(props.onActivate);
   activate.current = props.onActivate;
-  const layout = useMemo<Layout>(() => layoutGraph(props.graph), [props.graph]);
+  const layout = useMemo<Layout>(() => timed("lineage layout", () => layoutGraph(props.graph)), [props.graph]);
 
   useEffect(() => {
     const r = new GraphRenderer(container.current as HTMLElement, {
@@ -242,7 +243,7 @@ function GraphCanvas(props: {
     const r = renderer.current;
     if (!r) return;
     r.select(props.selected);
-    r.draw(props.graph, layout, props.startShownBy).then(props.onDrawn);
+    timedAsync("lineage draw", () => r.draw(props.graph, layout, props.startShownBy)).then(props.onDrawn);
   }, [layout]);
 
   useEffect(() => renderer.current?.select(props.selected), [props.selected]);

@@ -2,7 +2,7 @@
 // with DOM calls: labels are text nodes, so names from users cannot inject markup.
 import type { DrawnGraph } from "./cluster";
 import { nodeColor } from "./colors";
-import type { Layout } from "./layout";
+import { type Layout, shorten } from "./layout";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -10,11 +10,6 @@ function el(name: string, attributes: Record<string, string | number>): SVGEleme
   const element = document.createElementNS(SVG, name);
   for (const [key, value] of Object.entries(attributes)) element.setAttribute(key, String(value));
   return element;
-}
-
-function shorten(text: string, width: number): string {
-  const max = Math.max(4, Math.floor((width - 12) / 7));
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 export function graphToSvg(graph: DrawnGraph, layout: Layout): string {

@@ -19,6 +19,12 @@ export interface Layout {
 export const NODE_HEIGHT = 34;
 const CHAR_WIDTH = 7;
 
+/** A label cut to what fits in a box ``width`` wide. */
+export function shorten(text: string, width: number): string {
+  const max = Math.max(4, Math.floor((width - 12) / CHAR_WIDTH));
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
 export function nodeSize(node: DrawnNode): { width: number; height: number } {
   const text = Math.min(node.label.length, 32) * CHAR_WIDTH;
   const width = Math.max(90, text + (node.kind === "cluster" ? 40 : 28));

@@ -6,7 +6,7 @@
 import cytoscape, { type Core } from "cytoscape";
 import type { DrawnGraph, DrawnNode } from "./cluster";
 import { nodeColor } from "./colors";
-import type { Layout } from "./layout";
+import { type Layout, shorten } from "./layout";
 
 const STYLE: cytoscape.StylesheetJson = [
   {
@@ -20,8 +20,6 @@ const STYLE: cytoscape.StylesheetJson = [
       "font-size": 12,
       "text-valign": "center",
       "text-halign": "center",
-      "text-max-width": "data(textWidth)",
-      "text-wrap": "ellipsis",
       "background-color": "data(color)",
       color: "#ffffff",
       "border-width": 0,
@@ -96,8 +94,9 @@ export class GraphRenderer {
       autoungrabify: true,
       autounselectify: true,
       boxSelectionEnabled: false,
-      // pan a cached picture of big graphs instead of redrawing every shape each frame
-      textureOnViewport: true,
+      // a cached picture for panning costs a whole-graph render when a pan starts (a
+      // frame of several hundred ms at 600 nodes); redrawing the shapes each frame is cheaper
+      textureOnViewport: false,
       hideEdgesOnViewport: false,
       pixelRatio: "auto",
     });
@@ -138,10 +137,10 @@ export class GraphRenderer {
         group: "nodes",
         data: {
           id: node.id,
-          label: node.label,
+          // cut here, not by cytoscape's "ellipsis" wrap, which measures every label's text
+          label: shorten(node.label, box.width),
           width: box.width,
           height: box.height,
-          textWidth: box.width - 12,
           color: nodeColor(node.memberKind, node.type),
         },
         position: { x: box.x, y: box.y },

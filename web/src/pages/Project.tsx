@@ -71,9 +71,7 @@ function Collections(props: { collections: Collection[] }) {
       {byType.size === 0 && <p class="muted">No artifacts logged yet.</p>}
       {[...byType.entries()].map(([type, collections]) => (
         <div class="type-group" key={type}>
-          <h3>
-            <span class="type-dot" data-type={type} /> {type}
-          </h3>
+          <h3>{type}</h3>
           <table class="table">
             <thead>
               <tr>
