@@ -153,6 +153,9 @@ async def test_pan_zoom_and_fit_move_the_picture_and_its_nodes_together(
     await page.mouse.up()
     panned = await dataset.bounding_box()
     assert panned["x"] == pytest.approx(zoomed["x"] + 200, abs=3)
+    await dataset.click()  # selecting keeps the view where the user put it
+    await expect(page.locator(".side-panel")).to_contain_text("mnist:v0")
+    assert await dataset.bounding_box() == pytest.approx(panned, abs=1)
     await page.get_by_role("button", name="Fit").click()
     assert (await dataset.bounding_box())["width"] == pytest.approx(before["width"], rel=0.01)
 

@@ -46,6 +46,18 @@ function writeView(view: ViewState): void {
 
 type Status = "loading" | "drawing" | "ready" | "error";
 
+/** The clusters to open so that a selected node (from a shared URL) is drawn. */
+function clustersHiding(lineage: Lineage, nodeId: string, depth: number): Set<string> {
+  const open = new Set<string>();
+  for (let i = 0; i < 5; i += 1) {
+    const graph = clusterLineage(lineage, { expanded: open, grown: new Set(), depth });
+    const shown = graph.shownBy.get(nodeId);
+    if (!shown || shown === nodeId || open.has(shown)) break;
+    open.add(shown);
+  }
+  return open;
+}
+
 export function LineageTab(props: { startId: string }) {
   const [view, setView] = useState<ViewState>(readView);
   const [lineage, setLineage] = useState<Lineage | null>(null);
@@ -73,7 +85,7 @@ export function LineageTab(props: { startId: string }) {
     timedAsync("lineage fetch", () => fetchLineage(props.startId, view.direction, view.depth)).then(
       (answer) => {
         if (!current) return;
-        setExpanded(new Set());
+        setExpanded(answer && view.node ? clustersHiding(answer, view.node, view.depth) : new Set());
         setGrown(new Set());
         setLineage(answer);
         // nothing to draw when the start node is not readable (any more)
@@ -90,18 +102,16 @@ export function LineageTab(props: { startId: string }) {
     };
   }, [props.startId, view.direction, view.depth]);
 
-  // A selected node hidden in a cluster (a shared URL) opens its cluster.
-  const drawn = useMemo(() => (lineage ? timed("lineage cluster", () => {
-    let open = expanded;
-    let graph = clusterLineage(lineage, { expanded: open, grown, depth: view.depth });
-    for (let i = 0; i < 5 && view.node; i += 1) {
-      const shown = graph.shownBy.get(view.node);
-      if (!shown || shown === view.node || open.has(shown)) break;
-      open = new Set([...open, shown]);
-      graph = clusterLineage(lineage, { expanded: open, grown, depth: view.depth });
-    }
-    return graph;
-  }) : null), [lineage, expanded, grown, view.depth, view.node]);
+  // Not keyed on the selected node: selecting one must not redraw (or re-fit) the picture.
+  const drawn = useMemo(
+    () =>
+      lineage
+        ? timed("lineage cluster", () =>
+            clusterLineage(lineage, { expanded, grown, depth: view.depth }),
+          )
+        : null,
+    [lineage, expanded, grown, view.depth],
+  );
 
   const activate = (id: string) => {
     if (!id.startsWith("cluster-")) {
