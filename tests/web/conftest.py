@@ -133,7 +133,7 @@ async def _user(database_url: str, name: str) -> str:
     conn = await asyncpg.connect(database_url)
     try:
         async with conn.transaction():
-            _, issued = await accounts.create_user(conn, name)  # type: ignore[arg-type]
+            _, issued = await accounts.create_user(conn, name)
     finally:
         await conn.close()
     return issued.key
