@@ -10,6 +10,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.web.conftest import XSS_IMG, World, artifact_url, graph_ready
+from tests.web.pipeline import Client, seed_pipeline
 
 pytestmark = pytest.mark.asyncio
 
@@ -217,3 +218,29 @@ async def test_user_text_is_shown_as_text_and_runs_nothing(page: Any, world: Wor
     main = page.locator("main")
     await expect(main).to_contain_text(XSS_IMG)  # the description, the alias, a file path
     await expect(page.get_by_test_id("files")).to_contain_text(f"dir/{XSS_IMG}.txt")
+
+
+@pytest.fixture(scope="module")
+def wide_pipeline(world: World) -> str:
+    """160 train runs: opening their cluster would draw 640 nodes, past the cap of 600."""
+    client = Client(world.url, world.alice_key)
+    client.gql(
+        'mutation { createProject(input: {entity: "alice", name: "wide", visibility: PUBLIC}) { id } }'
+    )
+    return seed_pipeline(client, world.alice, "wide", trains=160).dataset
+
+
+async def test_a_cluster_too_big_to_draw_stays_closed_and_says_so(
+    page: Any, world: World, wide_pipeline: str
+) -> None:
+    await page.goto(
+        world.url + artifact_url(wide_pipeline, "/lineage?direction=DOWNSTREAM&depth=4")
+    )
+    await graph_ready(page)
+    await expect(summary(page)).to_have_text("641 nodes, 640 edges")
+    graph = page.get_by_test_id("graph")
+    await graph.get_by_label("160 runs: train: expand").click()
+    await expect(page.locator(".lineage .notice")).to_contain_text("more than 600 nodes")
+    await expect(graph.get_by_label("160 runs: train: expand")).to_have_count(1)
+    await page.get_by_role("button", name="List view").click()
+    await expect(page.get_by_test_id("lineage-nodes").locator("tbody tr")).to_have_count(641)
