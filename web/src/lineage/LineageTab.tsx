@@ -69,6 +69,8 @@ export function LineageTab(props: { startId: string }) {
   const [notice, setNotice] = useState<string | null>(null);
 
   const update = (change: Partial<ViewState>) => {
+    // the graph element is "ready" again only once the new picture is drawn
+    if (change.view === "graph" && lineage) setStatus("drawing");
     setView((old) => {
       const next = { ...old, ...change };
       writeView(next);
@@ -129,6 +131,7 @@ export function LineageTab(props: { startId: string }) {
       );
       return;
     }
+    setStatus("drawing");
     setExpanded(wider);
   };
 
@@ -137,7 +140,10 @@ export function LineageTab(props: { startId: string }) {
     setGrowing(true);
     try {
       const more = await fetchLineage(id, view.direction, 1);
-      if (more) setLineage((old) => (old ? mergeLineage(old, more) : old));
+      if (more) {
+        setStatus("drawing");
+        setLineage((old) => (old ? mergeLineage(old, more) : old));
+      }
       setGrown((old) => new Set([...old, id]));
     } catch (e) {
       setError(e instanceof ApiError ? e : new ApiError("INTERNAL", String(e)));
