@@ -6,7 +6,8 @@ Seeds pipeline-shaped graphs through the public API (tests/web/pipeline.py), the
 each size measures, in the browser, the time from navigation to the graph element's
 data-state="ready" (the page's own performance clock: navigation start to the moment the
 canvas has drawn); the longest frame while panning the picture with the mouse; and the
-time from clicking a node to its side panel showing it. Targets (issue 11): 100 nodes
+time from clicking a node to its side panel showing it. `--data-dir D` keeps the seeded
+graphs for the next run. Targets (issue 11): 100 nodes
 < 1 s, 1,000 < 2 s, 10,000 < 6 s and pannable (frames < 50 ms), select < 100 ms.
 """
 
@@ -21,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import REPO, machine_load, print_table, start_server
+from _common import REPO, machine_load, percentile, print_table, start_server
 
 sys.path.insert(0, str(REPO))
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
@@ -116,7 +117,11 @@ async def measure(server_url: str, key: str, repeats: int) -> list[list[object]]
             phases = await page.evaluate(PHASES)
             summary = await page.get_by_test_id("graph-summary").inner_text()
             drawn = await page.get_by_test_id("graph").locator(".hit").count()
-            frames = await pan_frames(page)
+            # three pans: one stall of a machine shared with other work shows as one
+            # long frame in one pan, so the middle pan's longest frame is reported
+            pans = [await pan_frames(page) for _ in range(3)]
+            frames = [f for pan in pans for f in pan]
+            longest = statistics.median(max(pan) for pan in pans if pan)
             selects = [s for s in [await select_time(page) for _ in range(5)] if s is not None]
             rows.append(
                 [
@@ -125,8 +130,8 @@ async def measure(server_url: str, key: str, repeats: int) -> list[list[object]]
                     drawn,
                     f"{statistics.median(times):.2f} s",
                     f"{max(times):.2f} s",
-                    f"{max(frames):.0f} ms" if frames else "-",
-                    f"{statistics.median(frames):.0f} ms" if frames else "-",
+                    f"{longest:.0f} ms ({max(frames):.0f})" if frames else "-",
+                    f"{percentile(frames, 95):.0f} ms" if frames else "-",
                     f"{statistics.median(selects) * 1000:.0f} ms" if selects else "-",
                     phases,
                 ]
@@ -139,15 +144,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--only", help="measure only graphs whose project contains this")
+    parser.add_argument(
+        "--data-dir", help="keep the server's data here; graphs already there are not seeded again"
+    )
     args = parser.parse_args()
     if args.only:
         GRAPHS[:] = [g for g in GRAPHS if args.only in g[1]]
     with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
-        server = start_server(Path(tmp) / "data")
+        data_dir = Path(args.data_dir) if args.data_dir else Path(tmp) / "data"
+        key_file = data_dir.parent / f"{data_dir.name}.admin-key"
+        server = start_server(data_dir)
         try:
-            assert server.admin_key
-            client = Client(server.url, server.admin_key)
+            if server.admin_key:
+                key_file.write_text(server.admin_key)
+            key = server.admin_key or key_file.read_text()
+            client = Client(server.url, key)
             for label, project, trains, distinct in GRAPHS:
+                exists = 'query($n: String!) { project(entity: "admin", name: $n) { id } }'
+                if client.gql(exists, {"n": project})["project"]:
+                    continue
                 started = time.perf_counter()
                 client.gql(
                     'mutation($n: String!) { createProject(input: {entity: "admin", name: $n}) { id } }',
@@ -156,7 +171,7 @@ def main() -> None:
                 seed_pipeline(client, "admin", project, trains=trains, distinct_names=distinct)
                 print(f"seeded {label} in {time.perf_counter() - started:.1f} s", flush=True)
             print(f"machine: {machine_load()}")
-            rows = asyncio.run(measure(server.url, server.admin_key, args.repeats))
+            rows = asyncio.run(measure(server.url, key, args.repeats))
         finally:
             server.stop()
     print_table(
@@ -166,8 +181,8 @@ def main() -> None:
             "drawn",
             "to ready p50",
             "to ready max",
-            "pan: longest frame",
-            "pan: median frame",
+            "pan: longest frame (worst of 3)",
+            "pan: p95 frame",
             "select -> panel p50",
             "last load: fetch / cluster / layout / draw",
         ],
