@@ -39,7 +39,7 @@ class ManifestEntry:
                    ref=entry.ref, extra=entry.extra, entry=entry)  # fmt: skip
 
     @strawberry.field(
-        description="A short-lived URL that returns exactly this content (the recorded version for references); null for tombstones."
+        description="A short-lived URL that returns exactly this content (the recorded version for references); null for tombstones, and for references outside the buckets the server may read (the client reads ref and extra.versionID with its own credentials)."
     )
     async def download_url(self, info: Info) -> str | None:
         if self.entry.ref is None:
@@ -47,12 +47,13 @@ class ManifestEntry:
                 self.entry.digest, filename=posixpath.basename(self.entry.path)
             )
             return url
-        if not self.entry.ref.startswith("s3://") or info.context.references is None:
+        if info.context.references is None:
             return None
-        url = await info.context.references.download_url(
+        # None outside the buckets the server may sign (LINEAGE_REFERENCE_BUCKETS)
+        ref_url: str | None = await info.context.references.download_url(
             self.entry.ref, self.entry.extra.get("versionID")
         )
-        return url
+        return ref_url
 
 
 @strawberry.type

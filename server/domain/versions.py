@@ -31,6 +31,13 @@ from server.domain.manifests import (
     manifest_digest,
 )
 from server.domain.names import check_alias, check_name
+from server.domain.references import (
+    ReferenceError,
+    ReferencePolicy,
+    check_matches_measured,
+    check_measured,
+    recorded_as_given,
+)
 from server.domain.runs import MAX_JSON_BYTES, RunRow, check_json_object, writable_run
 from server.errors import BadUserInput, Conflict, NotFound
 
@@ -107,24 +114,39 @@ async def _expand_entries(references: Any, inputs: Sequence[EntryInput]) -> list
         raise BadUserInput(
             f"one logArtifact takes at most {MAX_ENTRIES:,} entries, got {len(inputs):,}"
         )
+    for e in inputs:
+        check_measured(e)
     stored = [check_stored_entry(e) for e in inputs if e.ref is None]
     refs = [e for e in inputs if e.ref is not None]
     for e in refs:
         check_path(e.path)
         check_storable_text(e.ref or "", f"reference of entry {e.path!r}")
-    if refs and references is None:
-        raise BadUserInput("reference entries need S3 settings on the server")
+    policy = references.policy if references is not None else ReferencePolicy()
     limit = asyncio.Semaphore(REFERENCE_CONCURRENCY)
 
     async def resolve(e: EntryInput) -> list[Entry]:
-        # imported here: only reference entries need aiobotocore loaded
-        from server.storage.references import ReferenceError
-
+        uri = e.ref or ""
+        location = policy.check_referable(uri)
+        if not (e.checksum and policy.may_read(location)):
+            if e.checksum and location.is_prefix:
+                raise BadUserInput(
+                    f"reference {uri[:200]} is a prefix in a bucket this server may not list "
+                    "(LINEAGE_REFERENCE_BUCKETS): log one entry per object, with the etag, "
+                    "versionId and size you measured"
+                )
+            return [recorded_as_given(e, uri)]
+        if location.is_prefix and (e.etag or e.version_id or e.size is not None):
+            raise BadUserInput(
+                f"reference {uri[:200]} is a prefix: etag, versionId and size describe one "
+                "object, so leave them out (the server measures every object below it)"
+            )
         async with limit:
             try:
-                resolved = await references.resolve(e.ref, e.checksum)
+                resolved = await references.resolve(uri, True, version_id=e.version_id)
             except ReferenceError as exc:
                 raise BadUserInput(str(exc)) from None
+        if not location.is_prefix:
+            check_matches_measured(e, uri, resolved[0].digest, resolved[0].size)
         return [
             Entry(
                 check_path(f"{e.path}/{r.relpath}" if r.relpath else e.path),
