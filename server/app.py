@@ -30,6 +30,7 @@ from server.domain.references import (
     parse_s3_uri,
     store_scope,
 )
+from server.http.documents import DocumentCache
 from server.http.graphql import graphql_endpoint
 from server.http.metrics import Metrics, metrics_endpoint
 from server.secret import signing_secret
@@ -68,10 +69,16 @@ def create_app(settings: Settings) -> Starlette:
                 await database_url(settings),
                 min_size=settings.pool_min_size,
                 max_size=settings.pool_max_size,
+                statement_timeout_seconds=settings.statement_timeout_seconds,
             )
             stack.push_async_callback(pool.close)
             async with pool.acquire() as conn:
-                await apply_migrations(conn)
+                # a migration may rewrite a big table: no per-statement limit for it
+                await conn.execute("SET statement_timeout = 0")
+                try:
+                    await apply_migrations(conn)
+                finally:
+                    await conn.execute("RESET statement_timeout")
             db = Database(pool, on_query=metrics.sql_queries.inc)
             if settings.bootstrap_admin:
                 await _bootstrap_admin(db, settings)
@@ -95,6 +102,7 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.schema = schema
     app.state.settings = settings
+    app.state.documents = DocumentCache()
     return app
 
 
