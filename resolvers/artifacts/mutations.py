@@ -208,7 +208,7 @@ class ArtifactMutations:
 
     @strawberry.mutation(description="Null removes the TTL.")
     async def set_artifact_ttl(
-        self, info: Info, id: strawberry.ID, ttl_duration_seconds: int | None
+        self, info: Info, id: strawberry.ID, ttl_duration_seconds: int | None = None
     ) -> Artifact:
         row = await retention.set_ttl(
             info.context.db, info.context.viewer, artifact_pk(id), ttl_duration_seconds
