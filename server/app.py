@@ -140,8 +140,13 @@ async def readyz(request: Request) -> Response:
         except Exception:  # noqa: BLE001
             problems.append("store unreachable")
     references = getattr(request.state, "references", None)
-    if references is not None and references.problem:
-        problems.append(references.problem)
+    # looked up again only while there is a problem: a credentials lookup may be slow
+    if (
+        references is not None
+        and references.problem
+        and (problem := await references.configuration_problem())
+    ):
+        problems.append(problem)
     if problems:
         return JSONResponse({"ready": False, "problems": problems}, status_code=503)
     return JSONResponse({"ready": True})
@@ -212,17 +217,21 @@ class LazyReferences:
         return url
 
     async def configuration_problem(self) -> str | None:
-        """Why allowed buckets cannot be read (no S3 credentials), checked once at
-        start-up: a configuration error, reported by the log and /readyz."""
+        """Why allowed buckets cannot be read (no S3 credentials): a configuration error,
+        logged at start-up and named by /readyz until it is fixed."""
         if not self.policy.allowed:
             return None
         from aiobotocore.session import get_session
 
-        if await get_session().get_credentials() is None:
-            self._problem = (
+        found = await get_session().get_credentials()
+        self._problem = (
+            None
+            if found is not None
+            else (
                 "LINEAGE_REFERENCE_BUCKETS is set but no S3 credentials were found: set "
                 "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or an AWS profile)"
             )
+        )
         return self._problem
 
     @property

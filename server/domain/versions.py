@@ -147,6 +147,11 @@ async def _expand_entries(references: Any, inputs: Sequence[EntryInput]) -> list
                 raise BadUserInput(str(exc)) from None
         if not location.is_prefix:
             check_matches_measured(e, uri, resolved[0].digest, resolved[0].size)
+        # Counted as each prefix comes back, so many prefixes cannot pile up millions of
+        # entries (and S3 listings) before the total is checked; the others are cancelled.
+        expanded[0] += len(resolved) - 1
+        if expanded[0] > MAX_ENTRIES - len(inputs):
+            raise too_many
         return [
             Entry(
                 check_path(f"{e.path}/{r.relpath}" if r.relpath else e.path),
@@ -158,12 +163,17 @@ async def _expand_entries(references: Any, inputs: Sequence[EntryInput]) -> list
             for r in resolved
         ]
 
-    expanded = [entry for group in await asyncio.gather(*map(resolve, refs)) for entry in group]
-    entries = stored + expanded
-    if len(entries) > MAX_ENTRIES:
-        raise BadUserInput(
-            f"references expand to {len(entries):,} entries; the limit is {MAX_ENTRIES:,}"
-        )
+    expanded = [0]
+    too_many = BadUserInput(
+        f"references expand to more than {MAX_ENTRIES:,} entries in all; the limit is "
+        f"{MAX_ENTRIES:,}: log narrower prefixes, or several artifacts"
+    )
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(resolve(e)) for e in refs]
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    entries = stored + [entry for task in tasks for entry in task.result()]
     check_unique_paths(entries)
     if sum(e.size or 0 for e in entries) > MAX_TOTAL_SIZE:
         raise BadUserInput("the entries' sizes add up to more than 2^63-1 bytes; check them")

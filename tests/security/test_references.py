@@ -237,3 +237,30 @@ async def test_missing_s3_credentials_are_a_configuration_error(
         code, message = error_of(body)
         assert code == "BAD_USER_INPUT"  # not UNAVAILABLE: retrying will not help
         assert "credentials" in message
+
+
+async def test_many_prefixes_cannot_pile_up_past_the_entry_limit(
+    settings: Settings,
+    make_user: Any,
+    s3_client: S3Client,
+    s3_bucket: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The total is counted as each prefix is listed (the limit is lowered to 50 here so
+    that a few small prefixes reach it), not after every listing is in memory."""
+    from server.domain import versions as versions_module
+
+    monkeypatch.setattr(versions_module, "MAX_ENTRIES", 50)
+    for prefix in ("a", "b", "c"):
+        for i in range(20):
+            await s3_client.put_object(Bucket=s3_bucket, Key=f"{prefix}/{i}", Body=b"x")
+    async with api_reading(settings, s3_bucket) as api:
+        user = await make_user()
+        run = await new_run(api, user.key)
+        two = [ref(p, f"s3://{s3_bucket}/{p}/") for p in ("a", "b")]
+        assert "errors" not in await log_refs(api, user.key, run, "two", two)
+        three = [*two, ref("c", f"s3://{s3_bucket}/c/")]
+        code, message = error_of(await log_refs(api, user.key, run, "three", three))
+        assert code == "BAD_USER_INPUT"
+        assert "in all" in message
+        assert await versions(api, user.key, run, "three") == []
