@@ -219,3 +219,19 @@ async def test_forged_cursors_are_bad_input(api: Api, world: dict[str, str], aft
     client_error(
         *await send(api, json.dumps({"query": query, "variables": variables}), world["key"])
     )
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT"])
+@pytest.mark.parametrize(
+    "query",
+    ["sig=%C3%A9", "sig=%00", "exp=99999999999999999999999&sig=x", "exp=-1&sig=" + "a" * 64],
+    ids=["non-ascii-sig", "nul-sig", "huge-exp", "negative-exp"],
+)
+async def test_forged_file_urls_are_refused_not_500(api: Api, method: str, query: str) -> None:
+    digest = "ab" * 32
+    key = f"blobs/ab/ab/{digest}" if method == "GET" else f"staging/1/{digest}"
+    op = method.lower()
+    response = await api.http.request(
+        method, f"/files/{key}?op={op}&sha256={digest}&size=1&exp=4102444800&{query}"
+    )
+    assert response.status_code in (403, 404), (response.status_code, response.text)
