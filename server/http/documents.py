@@ -90,7 +90,6 @@ async def prepare_document(query: str, cache: DocumentCache) -> PreparedDocument
         document = await asyncio.to_thread(_parse, query)
     else:
         document = _parse(query)
-    _check_literal_strings(document)
     prepared = PreparedDocument(query, document)
     cache.put(prepared)
     return prepared
@@ -98,7 +97,7 @@ async def prepare_document(query: str, cache: DocumentCache) -> PreparedDocument
 
 def _parse(query: str) -> DocumentNode:
     try:
-        return parse(query, max_tokens=MAX_TOKENS)
+        document = parse(query, max_tokens=MAX_TOKENS)
     except GraphQLError as exc:
         if exc.message.startswith(f"Syntax Error: {_TOO_MANY_TOKENS}"):
             raise QueryTooComplex(
@@ -108,6 +107,8 @@ def _parse(query: str) -> DocumentNode:
         raise
     except RecursionError:
         raise BadUserInput("query is nested too deeply to parse: flatten it") from None
+    _check_literal_strings(document)
+    return document
 
 
 def _check_literal_strings(document: DocumentNode) -> None:

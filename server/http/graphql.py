@@ -57,13 +57,18 @@ async def graphql_endpoint(request: Request) -> Response:
     metrics = request.state.metrics
     request_id = uuid.uuid4().hex[:16]
     operation_type = "unknown"
+    deadline = asyncio.timeout(request.state.settings.request_timeout_seconds)
     try:
-        async with asyncio.timeout(request.state.settings.request_timeout_seconds):
+        async with deadline:
             response, operation_type = await _handle(request, request_id)
     except ServiceError as exc:
         response = JSONResponse(error_body(exc.code, exc.message), status_code=exc.http_status)
     except TimeoutError:
-        response = JSONResponse(error_body("QUERY_TOO_COMPLEX", _deadline_message(request)))
+        if deadline.expired():
+            response = JSONResponse(error_body("QUERY_TOO_COMPLEX", _deadline_message(request)))
+        else:  # something this request waited on timed out: a backing service
+            log.warning("request %s: a backing service timed out", request_id)
+            response = JSONResponse(error_body("UNAVAILABLE", _UNAVAILABLE_MESSAGE), 503)
     except Exception:
         # never a bare 500 without a code or request id
         log.exception("request %s failed", request_id)
@@ -73,6 +78,9 @@ async def graphql_endpoint(request: Request) -> Response:
     metrics.latency.labels(operation_type).observe(time.perf_counter() - started)
     response.headers["x-request-id"] = request_id
     return response
+
+
+_UNAVAILABLE_MESSAGE = "a backing service is unreachable; try again shortly"
 
 
 def _deadline_message(request: Request) -> str:
