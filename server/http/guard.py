@@ -17,9 +17,10 @@ selected on, so a fragment spread below a connection costs its own cost times th
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from graphql import (
@@ -46,17 +47,20 @@ from server.errors import QueryTooComplex
 MAX_DEPTH = 15
 MAX_NODES = 500_000
 MAX_FIELDS = 2_000
+MAX_SAME_KEY = 20
 DEFAULT_FIRST = 50
 DEFAULT_LINEAGE_LIMIT = 1000
 
 
-@dataclass(slots=True)
+@dataclasses.dataclass(slots=True)
 class _Cost:
     """A selection set's cost for one object it is selected on."""
 
     fields: int = 0  # field selections, aliases and fragment expansions included
     depth: int = 0  # levels of (non-introspection) fields below
     nodes: int = 0  # node budget
+    # how often each response key occurs at its top level, fragments included
+    keys: Counter[str] = dataclasses.field(default_factory=Counter)
 
     def add(self, other: _Cost, times: int = 1) -> None:
         # capped just past the limits: a fragment tree can reach 2^n, and big integers
@@ -120,14 +124,36 @@ class _Pricer:
         for selection in selections.selections:
             if isinstance(selection, FieldNode):
                 cost.add(self.field(selection, parent))
-            elif isinstance(selection, InlineFragmentNode):
-                target = parent
-                if selection.type_condition is not None:
-                    target = self.schema.get_type(selection.type_condition.name.value)
-                cost.add(self.selection_set(selection.selection_set, target))
-            elif isinstance(selection, FragmentSpreadNode):
-                cost.add(self.fragment(selection.name.value))
+                key = (selection.alias or selection.name).value
+                cost.keys[key] += 1
+                self._check_repeats(cost.keys, (key,))
+            else:
+                if isinstance(selection, InlineFragmentNode):
+                    target = parent
+                    if selection.type_condition is not None:
+                        target = self.schema.get_type(selection.type_condition.name.value)
+                    part = self.selection_set(selection.selection_set, target)
+                elif isinstance(selection, FragmentSpreadNode):
+                    part = self.fragment(selection.name.value)
+                else:  # pragma: no cover - graphql-core has no other selection
+                    continue
+                cost.add(part)
+                cost.keys.update(part.keys)
+                self._check_repeats(cost.keys, part.keys)
+            if cost.fields > MAX_FIELDS:  # stop early: the rest cannot make it smaller
+                raise _too_many_fields()
         return cost
+
+    @staticmethod
+    def _check_repeats(keys: Counter[str], changed: Iterable[str]) -> None:
+        # graphql-core's validation compares every pair of fields that share a response
+        # key (OverlappingFieldsCanBeMerged): 1,000 repeats of one alias took seconds
+        for key in changed:
+            if keys[key] > MAX_SAME_KEY:
+                raise QueryTooComplex(
+                    f"query selects {key[:50]!r} more than {MAX_SAME_KEY} times in one place "
+                    "(fragments included): select it once"
+                )
 
     def fragment(self, name: str) -> _Cost:
         priced = self.priced.get(name)
@@ -197,6 +223,13 @@ class _Pricer:
         return 1
 
 
+def _too_many_fields() -> QueryTooComplex:
+    return QueryTooComplex(
+        f"query selects more than {MAX_FIELDS:,} fields (aliases and fragment spreads "
+        "counted each time): split it into several queries"
+    )
+
+
 def check_query_limits(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -220,10 +253,7 @@ def check_query_limits(
             f"query is nested more than {MAX_DEPTH} levels deep: split it into several queries"
         )
     if cost.fields > MAX_FIELDS:
-        raise QueryTooComplex(
-            f"query selects more than {MAX_FIELDS:,} fields (aliases and fragment spreads "
-            "counted each time): split it into several queries"
-        )
+        raise _too_many_fields()
     if cost.nodes > MAX_NODES:
         raise QueryTooComplex(
             f"query could return more than {MAX_NODES:,} nodes: ask for smaller pages "
