@@ -32,6 +32,14 @@ class ManifestEntryInput:
         default=True,
         description="For references: read the object's version id, ETag and size (true) or record the URI only (false).",
     )
+    etag: str | None = strawberry.field(
+        default=None,
+        description="For a reference to one object: its ETag as the client measured it; recorded as given (as the entry digest) with size and versionId, and the object is not read.",
+    )
+    version_id: str | None = strawberry.field(
+        default=None,
+        description="For a reference with etag: the object's version id in a versioned bucket.",
+    )
 
 
 def _entry_from_input(cls: type, value: Mapping[str, Any], context: InputContext) -> Any:
@@ -45,7 +53,7 @@ def _entry_from_input(cls: type, value: Mapping[str, Any], context: InputContext
     """
     return EntryInput(
         value["path"], value.get("digest"), value.get("size"), value.get("ref"),
-        value.get("checksum", True),
+        value.get("checksum", True), value.get("etag"), value.get("versionId"),
     )  # fmt: skip
 
 
@@ -118,7 +126,7 @@ class LogArtifactPayload:
 class UseArtifactInput:
     run: str = strawberry.field(description='Path "entity/project/runId" of the using run.')
     artifact: str = strawberry.field(
-        description="Artifact path; may name another project the viewer can read."
+        description='Artifact path; may name another project the viewer can read. "name:alias" (no project) means the using run\'s project.'
     )
 
 

@@ -30,6 +30,9 @@ class EntryInput:
     size: int | None = None
     ref: str | None = None
     checksum: bool = True
+    # a reference the client measured itself (its own S3 credentials): recorded as given
+    etag: str | None = None
+    version_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,26 @@ def unique_aliases(aliases: Sequence[str], *, ignore_latest: bool = False) -> li
     return list(seen.values())
 
 
+def _measured_reference(e: EntryInput) -> Entry:
+    """A reference whose ETag (and size, version id) the client read with its own
+    credentials: recorded as given, the ETag as the digest, as a resolved one would be."""
+    assert e.ref is not None
+    assert e.etag is not None
+    if not e.ref.startswith("s3://") or e.ref.endswith("/"):
+        raise BadUserInput(
+            f"entry {e.path!r}: etag is for a reference to one s3:// object, not {e.ref[:200]!r}"
+        )
+    etag = check_storable_text(e.etag.strip('"'), f"etag of entry {e.path!r}")
+    if not etag:
+        raise BadUserInput(f"entry {e.path!r}: etag is empty")
+    if e.size is not None and e.size < 0:
+        raise BadUserInput(f"entry {e.path!r}: size must not be negative")
+    extra = {"etag": etag}
+    if e.version_id and e.version_id != "null":  # "null": written while versioning was off
+        extra["versionID"] = check_storable_text(e.version_id, f"versionId of entry {e.path!r}")
+    return Entry(e.path, etag, e.size, e.ref, extra)
+
+
 async def _expand_entries(references: Any, inputs: Sequence[EntryInput]) -> list[Entry]:
     if len(inputs) > MAX_ENTRIES:
         raise BadUserInput(
@@ -112,6 +132,8 @@ async def _expand_entries(references: Any, inputs: Sequence[EntryInput]) -> list
     for e in refs:
         check_path(e.path)
         check_storable_text(e.ref or "", f"reference of entry {e.path!r}")
+    measured = [_measured_reference(e) for e in refs if e.etag is not None]
+    refs = [e for e in refs if e.etag is None]
     if refs and references is None:
         raise BadUserInput("reference entries need S3 settings on the server")
     limit = asyncio.Semaphore(REFERENCE_CONCURRENCY)
@@ -137,7 +159,7 @@ async def _expand_entries(references: Any, inputs: Sequence[EntryInput]) -> list
         ]
 
     expanded = [entry for group in await asyncio.gather(*map(resolve, refs)) for entry in group]
-    entries = stored + expanded
+    entries = stored + measured + expanded
     if len(entries) > MAX_ENTRIES:
         raise BadUserInput(
             f"references expand to {len(entries):,} entries; the limit is {MAX_ENTRIES:,}"
@@ -371,6 +393,8 @@ async def use_artifact(
     check_storable_text(artifact_path, "artifact path")
     async with db.transaction() as conn:
         run = await writable_run(conn, viewer, run_path)
+        if "/" not in artifact_path:  # "name:alias": in the using run's project
+            artifact_path = f"{run.entity_name}/{run.project_name}/{artifact_path}"
         artifact = await find_artifact(conn, viewer, artifact_path)
         if artifact is None:
             raise NotFound(f"artifact {artifact_path} not found")
