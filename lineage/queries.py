@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from lineage.paging import connection
 
-RUN_BASE = "id runId name path state createdAt updatedAt sweep { path }"
+# name and state aliased: in a union with Artifact (name String!, another state enum)
+# equal names of different types conflict
+RUN_BASE = "id runId runName: name path runState: state createdAt updatedAt sweep { path }"
 RUN = f"{RUN_BASE} config summary"
 ARTIFACT_BASE = """id name path type version versionIndex digest aliases description state
   size fileCount createdAt ttlDurationSeconds expiresAt"""

@@ -73,11 +73,11 @@ class Run(Node):
 
     @property
     def name(self) -> str | None:
-        return self._field("name")  # type: ignore[no-any-return]
+        return self._field("runName")  # type: ignore[no-any-return]
 
     @property
     def state(self) -> str:
-        return str(self._field("state"))
+        return str(self._field("runState"))
 
     @property
     def updated_at(self) -> datetime:
