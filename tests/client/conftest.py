@@ -114,7 +114,10 @@ def run_client(
     """Run a Python script or the ``lineage`` command as a user would, in a subprocess."""
 
     def run(
-        args: list[str], key: str | None, cwd: Path, extra_env: dict[str, str] | None = None,
+        args: list[str],
+        key: str | None,
+        cwd: Path,
+        extra_env: dict[str, str] | None = None,
         timeout: float = 300,
     ) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, **client_env, "LINEAGE_BASE_URL": server.url, "PYTHONPATH": str(ROOT)}

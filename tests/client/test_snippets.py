@@ -198,7 +198,9 @@ def test_the_issue_snippets_run_as_written(
     s3.create_bucket(Bucket="bucket")
     s3.put_bucket_versioning(Bucket="bucket", VersioningConfiguration={"Status": "Enabled"})
     tables = {"tables/a.csv": b"x,y\n1,2\n", "tables/sub/b.csv": b"x\n3\n"}
-    versions = {k: s3.put_object(Bucket="bucket", Key=k, Body=v)["VersionId"] for k, v in tables.items()}
+    versions = {
+        k: s3.put_object(Bucket="bucket", Key=k, Body=v)["VersionId"] for k, v in tables.items()
+    }
     (tmp_path / "train.py").write_text("print('training')\n")
     five = script(tmp_path, "snippet_five.py", SNIPPET_5_6, REPORT_5_6)
     done = run_client([sys.executable, str(five)], key, tmp_path)
