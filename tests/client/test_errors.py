@@ -78,9 +78,11 @@ def test_bad_input_is_raised_before_anything_is_sent(tmp_path: Path) -> None:
     artifact = lineage.Artifact("a", "dataset")
     with pytest.raises(lineage.BadInput, match="is not a file"):
         artifact.add_file(tmp_path / "missing")
-    with pytest.raises(lineage.BadInput, match="relative POSIX path"):
-        with artifact.new_file("../escape.txt") as out:
-            out.write("x")
+    with (
+        pytest.raises(lineage.BadInput, match="relative POSIX path"),
+        artifact.new_file("../escape.txt") as out,
+    ):
+        out.write("x")
 
 
 def test_query_too_complex(api: lineage.Api) -> None:

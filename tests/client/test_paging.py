@@ -116,9 +116,11 @@ def test_a_run_context_marks_the_run_failed_on_an_exception(
     server: ServeProcess, account: Account, api: lineage.Api
 ) -> None:
     project = unique("p")
-    with pytest.raises(RuntimeError):  # noqa: PT012 - the exception leaves the run's block
-        with lineage.init(project=project, id="r", base_url=server.url, api_key=account.key):
-            raise RuntimeError("training diverged")
+    with (  # noqa: PT012 - the exception must leave the run's block
+        pytest.raises(RuntimeError),
+        lineage.init(project=project, id="r", base_url=server.url, api_key=account.key),
+    ):
+        raise RuntimeError("training diverged")
     assert api.run(f"{project}/r").state == "FAILED"
 
 
