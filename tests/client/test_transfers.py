@@ -77,9 +77,9 @@ def test_a_file_over_200_mb_round_trips_in_flat_memory(
     copy = Path(report["folder"]) / "big.bin"
     assert copy.stat().st_size == BIG
     assert sha256_of(copy) == sha256_of(source)
-    # the interpreter and its libraries take ~50 MB; the file's bytes must not add up
+    # the interpreter and its libraries take ~30 MB; 16 workers' 1 MiB chunks add little
     print(f"client peak RSS {report['peak_kib'] // 1024} MiB for a {BIG >> 20} MiB file")
-    assert report["peak_kib"] * 1024 < 120 * 1024 * 1024 < BIG, report
+    assert report["peak_kib"] * 1024 < 64 * 1024 * 1024, report
 
 
 def test_an_interrupted_download_resumes_without_fetching_finished_files(
