@@ -38,8 +38,8 @@ class ServeProcess:
                 self.process.wait(timeout=10)
 
 
-def start_serve(data_dir: Path, env: dict[str, str]) -> ServeProcess:
-    port = free_port()
+def start_serve(data_dir: Path, env: dict[str, str], port: int | None = None) -> ServeProcess:
+    port = port or free_port()
     log = data_dir / "serve.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
