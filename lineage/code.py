@@ -39,7 +39,7 @@ def _notebook_cells() -> list[str] | None:
     ipython_module = sys.modules.get("IPython")
     if ipython_module is None:
         return None
-    shell = ipython_module.get_ipython()  # type: ignore[attr-defined]
+    shell = ipython_module.get_ipython()
     if shell is None:
         return None
     history = shell.user_ns.get("In") or []

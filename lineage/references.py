@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,8 +51,8 @@ def s3_client() -> Any | None:
     """A botocore S3 client from the usual AWS settings; None without botocore or
     credentials. AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL point it at MinIO, moto, ..."""
     try:
-        import botocore.session
-        from botocore.config import Config
+        import botocore.session  # type: ignore[import-untyped]
+        from botocore.config import Config  # type: ignore[import-untyped]
     except ImportError:
         return None
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
@@ -116,7 +117,7 @@ def _measure_prefix(client: Any, uri: str, bucket: str, prefix: str) -> list[Mea
 
 
 def _versioned(client: Any, bucket: str) -> bool:
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
     try:
         status = client.get_bucket_versioning(Bucket=bucket).get("Status")
@@ -133,30 +134,23 @@ def _from_head(relpath: str, uri: str, head: dict[str, Any]) -> MeasuredRef:
     )  # fmt: skip
 
 
-class _s3_errors:  # noqa: N801 - used as a context manager, reads like one
-    def __init__(self, uri: str) -> None:
-        self.uri = uri
+@contextmanager
+def _s3_errors(uri: str) -> Iterator[None]:
+    """S3's answers about the user's URI as errors that say what to fix."""
+    from botocore.exceptions import BotoCoreError, ClientError
 
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        if exc is None:
-            return
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        if isinstance(exc, ClientError):
-            code = exc.response.get("Error", {}).get("Code", "")
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if code in ("404", "NoSuchKey", "NoSuchBucket", "NotFound"):
-                raise BadInput(f"reference {self.uri} does not exist") from None
-            if status == 403:
-                raise BadInput(
-                    f"reference {self.uri} is not readable with your AWS credentials"
-                ) from None
-            raise Unavailable(f"reading {self.uri}: {code or exc}") from None
-        if isinstance(exc, BotoCoreError):
-            raise Unavailable(f"reading {self.uri}: {exc}") from None
+    try:
+        yield
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in ("404", "NoSuchKey", "NoSuchBucket", "NotFound"):
+            raise BadInput(f"reference {uri} does not exist") from None
+        if status == 403:
+            raise BadInput(f"reference {uri} is not readable with your AWS credentials") from None
+        raise Unavailable(f"reading {uri}: {code or exc}") from None
+    except BotoCoreError as exc:
+        raise Unavailable(f"reading {uri}: {exc}") from None
 
 
 def read_object(

@@ -12,6 +12,7 @@ from lineage.errors import BadInput, NotFound
 from lineage.graph import LineageGraph, fetch_lineage
 from lineage.nodes import Node, parse_time
 from lineage.paging import PagedList, page_of
+from lineage.paths import artifact_path
 
 if TYPE_CHECKING:
     from lineage.api import Api
@@ -48,7 +49,7 @@ class RemoteDict(MutableMapping[str, Any]):
             raise KeyError(key)
         self.update({key: None})
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         changes = dict(*args, **kwargs)
         if changes:
             self._run._update(**{self._field: changes})
@@ -145,7 +146,7 @@ class Run(Node):
                 raise BadInput(f"artifact {artifact.name!r} is not logged yet: log it, then use it")
             target = artifact.qualified_path
         else:
-            target = artifact if ":" in artifact else f"{artifact}:latest"
+            target = artifact_path(artifact, self._api.settings.entity)
         data = self._api.graphql(queries.USE_ARTIFACT, {"run": self.path, "artifact": target})
         return Artifact.from_data(self._api, data["useArtifact"])
 

@@ -4,9 +4,12 @@ embedded Postgres, a folder store in a temp dir, S3 references on the moto serve
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -55,13 +58,23 @@ def serve_env(client_database_url: str, moto_server: str) -> dict[str, str]:
     return env
 
 
+@contextmanager
+def lasting_dir(prefix: str) -> Iterator[Path]:
+    """A temp dir outside pytest's basetemp: concurrent pytest sessions prune each other's
+    old basetemp folders, and a server's data dir must outlive this whole session."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def server(
-    serve_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServeProcess]:
-    process = start_serve(tmp_path_factory.mktemp("serve"), serve_env)
-    yield process
-    process.stop()
+def server(serve_env: dict[str, str]) -> Iterator[ServeProcess]:
+    with lasting_dir("lineage-client-serve-") as data_dir:
+        process = start_serve(data_dir, serve_env)
+        yield process
+        process.stop()
 
 
 async def _new_account(db: Database, name: str) -> Account:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import lineage
+from tests.client.conftest import lasting_dir
 from tests.client.proxy import FaultyProxy, faulty_proxy
 from tests.client.serve import ServeProcess, free_port, start_serve
 from tests.fixtures.service import Account, unique
@@ -20,14 +21,12 @@ EXPIRED = f"hold:{URL_TTL_SECONDS + 1.5}"  # held past the URL's lifetime
 
 
 @pytest.fixture(scope="module")
-def proxy_and_server(
-    serve_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[FaultyProxy, ServeProcess]]:
+def proxy_and_server(serve_env: dict[str, str]) -> Iterator[tuple[FaultyProxy, ServeProcess]]:
     port = free_port()
-    with faulty_proxy(f"http://127.0.0.1:{port}") as proxy:
+    with faulty_proxy(f"http://127.0.0.1:{port}") as proxy, lasting_dir("lineage-faulty-") as data:
         env = {**serve_env, "LINEAGE_PUBLIC_URL": proxy.url,
                "LINEAGE_SIGNED_URL_TTL_SECONDS": str(URL_TTL_SECONDS)}  # fmt: skip
-        served = start_serve(tmp_path_factory.mktemp("faulty"), env, port)
+        served = start_serve(data, env, port)
         yield proxy, served
         served.stop()
 

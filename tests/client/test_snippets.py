@@ -221,6 +221,16 @@ def test_the_issue_snippets_run_as_written(
     assert list(source.manifest.entries) == ["snippet_five.py"]
     assert [a.name for a in run.used_artifacts()] == ["my_table"]
 
+    # examples/best_run_artifacts.py on the same sweep
+    example = Path(__file__).resolve().parents[2] / "examples" / "best_run_artifacts.py"
+    done = run_client(
+        [sys.executable, str(example), "entity/demo/sweep_id", "val_acc", "--root", "best"],
+        key, tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "best run: entity/demo/sweep-run-1 (val_acc = 0.9)" in done.stdout
+    assert (tmp_path / "best" / "weights-1-v0" / "w.bin").read_bytes() == bytes([1]) * 1000
+
 
 def _sweep(api: lineage.Api) -> str:
     """The sweep ``sweep_id`` in entity/demo (created once)."""
