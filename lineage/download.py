@@ -25,7 +25,7 @@ from lineage import queries
 from lineage.errors import NotFound, TransferError
 from lineage.hashing import file_matches
 from lineage.progress import Progress
-from lineage.transfer import UrlExpired, fetch, run_parallel, temp_file_beside
+from lineage.transfer import UrlExpired, fetch, run_parallel, temp_path_beside
 
 if TYPE_CHECKING:
     from lineage.api import Api
@@ -158,7 +158,7 @@ class _Download:
 
     def fetch_blob(self, entry: ManifestEntry, blob: Path) -> None:
         def attempt(url: str) -> None:
-            with temp_file_beside(blob) as temp:
+            with temp_path_beside(blob) as temp:
                 got = fetch(self.http, url, temp, self.advance)
                 if got["sha256"] != entry.digest:
                     raise TransferError(
@@ -180,7 +180,7 @@ class _Download:
         if _reference_matches(target, md5, entry.size):
             self.advance(entry.size or 0)
             return
-        with temp_file_beside(target) as temp:
+        with temp_path_beside(target) as temp:
             if entry.download_url is not None:
                 got = self.with_fresh_url(
                     entry, lambda url: fetch(self.http, url, temp, self.advance, ("md5",))
@@ -238,8 +238,7 @@ def _reference_matches(path: Path, md5: str | None, size: int | None) -> bool:
 def place(blob: Path, target: Path) -> None:
     """Put the cached content at ``target`` in one step: a hard link when the cache is on
     the same file system, else a copy; either is made beside the target and renamed."""
-    with temp_file_beside(target) as temp:
-        temp.unlink()
+    with temp_path_beside(target) as temp:
         try:
             os.link(blob, temp)
         except OSError:
