@@ -59,6 +59,7 @@ def init(
     data = api.graphql(queries.UPSERT_RUN, {"input": run_input})["upsertRun"]
     run = Run(api, data)
     _make_current(run)
+    _finish_current_at_exit()
     if save_code:
         from lineage.code import save_running_code
 
@@ -124,6 +125,20 @@ def _finish_at_exit() -> None:
             print(f"lineage: could not finish run {run.path}: {exc}", file=sys.stderr)
 
 
+_exit_hooks_set = False
+
+
+def _finish_current_at_exit() -> None:
+    """Registered once a run exists, after the HTTP client it uses: exit handlers run in
+    reverse, so the run is finished before that client is closed."""
+    global _exit_hooks_set, _previous_hook
+    with _lock:
+        if _exit_hooks_set:
+            return
+        _exit_hooks_set = True
+    _previous_hook = sys.excepthook
+    sys.excepthook = _note_failure
+    atexit.register(_finish_at_exit)
+
+
 _previous_hook = sys.excepthook
-sys.excepthook = _note_failure
-atexit.register(_finish_at_exit)

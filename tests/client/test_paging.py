@@ -147,3 +147,27 @@ def test_lineage_graph_nodes_load_json_documents_on_demand(
     assert len(sent) == 2
     assert graph.predecessors(found) == [maker]
     assert [(e.source, e.target, e.kind) for e in graph.edges] == [(maker, found, "LOGGED")]
+
+
+def test_a_run_left_open_is_finished_at_exit_and_failed_after_an_uncaught_exception(
+    account: Account, api: lineage.Api, run_client: Any, tmp_path: Path
+) -> None:
+    import sys
+
+    project = unique("p")
+    script = tmp_path / "open_run.py"
+    script.write_text(
+        "import sys, lineage\n"
+        "lineage.init(project=sys.argv[1], id=sys.argv[2])\n"
+        "if sys.argv[3] == 'raise':\n"
+        "    raise SystemError('boom')\n"
+    )
+    clean = run_client([sys.executable, str(script), project, "clean", "ok"], account.key, tmp_path)
+    assert clean.returncode == 0, clean.stderr
+    crashed = run_client(
+        [sys.executable, str(script), project, "crash", "raise"], account.key, tmp_path
+    )
+    assert crashed.returncode == 1
+    assert "SystemError: boom" in crashed.stderr
+    assert api.run(f"{project}/clean").state == "FINISHED"
+    assert api.run(f"{project}/crash").state == "FAILED"
