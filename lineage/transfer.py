@@ -3,7 +3,6 @@ HTTP client, retries with backoff, and streaming in fixed chunks (flat memory)."
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -14,6 +13,7 @@ from typing import TypeVar
 import httpx
 
 from lineage.errors import LineageError, TransferError
+from lineage.hashing import Hashes
 from lineage.transport import check_retryable, with_retries
 
 J = TypeVar("J")
@@ -97,8 +97,8 @@ def fetch(
     Retried on 429/5xx and connection errors (each attempt starts the file over)."""
 
     def attempt() -> dict[str, str]:
-        hashers = {name: hashlib.new(name, usedforsecurity=False) for name in algorithms}
         received = 0
+        hashes: Hashes | None = None
         try:
             with http.stream("GET", url) as response:
                 if response.status_code == EXPIRED_STATUS:
@@ -106,17 +106,21 @@ def fetch(
                 check_retryable(response)
                 if response.status_code != 200:
                     raise TransferError(f"download refused: HTTP {response.status_code}")
+                length = response.headers.get("content-length", "")
+                hashes = Hashes(algorithms, int(length) if length.isdigit() else None)
                 with open(into, "wb") as out:
                     for chunk in response.iter_bytes(CHUNK):
                         out.write(chunk)
-                        for hasher in hashers.values():
-                            hasher.update(chunk)
+                        hashes.update(chunk)
                         received += len(chunk)
                         on_bytes(len(chunk))
+            return hashes.hexdigests()
         except BaseException:
             on_bytes(-received)  # the retry counts them again
             raise
-        return {name: hasher.hexdigest() for name, hasher in hashers.items()}
+        finally:
+            if hashes is not None:
+                hashes.close()
 
     return with_retries(attempt, what="download")
 
