@@ -23,11 +23,19 @@ from server.db.embedded import database_url
 from server.db.migrations import apply_migrations
 from server.db.pool import create_pool
 from server.domain import accounts
+from server.domain.references import (
+    BucketScope,
+    ReferenceError,
+    ReferencePolicy,
+    parse_s3_uri,
+    store_scope,
+)
+from server.http.documents import DocumentCache
 from server.http.graphql import graphql_endpoint
 from server.http.metrics import Metrics, metrics_endpoint
 from server.secret import signing_secret
 from server.settings import Settings
-from server.storage.base import open_store
+from server.storage.base import MissingCredentials, open_store
 from server.storage.files_routes import files_routes
 from server.worker import Worker
 
@@ -61,10 +69,16 @@ def create_app(settings: Settings) -> Starlette:
                 await database_url(settings),
                 min_size=settings.pool_min_size,
                 max_size=settings.pool_max_size,
+                statement_timeout_seconds=settings.statement_timeout_seconds,
             )
             stack.push_async_callback(pool.close)
             async with pool.acquire() as conn:
-                await apply_migrations(conn)
+                # a migration may rewrite a big table: no per-statement limit for it
+                await conn.execute("SET statement_timeout = 0")
+                try:
+                    await apply_migrations(conn)
+                finally:
+                    await conn.execute("RESET statement_timeout")
             db = Database(pool, on_query=metrics.sql_queries.inc)
             if settings.bootstrap_admin:
                 await _bootstrap_admin(db, settings)
@@ -88,6 +102,7 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.schema = schema
     app.state.settings = settings
+    app.state.documents = DocumentCache()
     return app
 
 
@@ -120,8 +135,18 @@ async def readyz(request: Request) -> Response:
     if store is not None:
         try:
             await store.check()
+        except MissingCredentials as exc:
+            problems.append(str(exc))
         except Exception:  # noqa: BLE001
             problems.append("store unreachable")
+    references = getattr(request.state, "references", None)
+    # looked up again only while there is a problem: a credentials lookup may be slow
+    if (
+        references is not None
+        and references.problem
+        and (problem := await references.configuration_problem())
+    ):
+        problems.append(problem)
     if problems:
         return JSONResponse({"ready": False, "problems": problems}, status_code=503)
     return JSONResponse({"ready": True})
@@ -139,6 +164,8 @@ async def _open_storage(settings: Settings, stack: AsyncExitStack) -> dict[str, 
     stack.push_async_callback(store.close)
     references = LazyReferences(settings)
     stack.push_async_callback(references.close)
+    if problem := await references.configuration_problem():
+        log.error("%s", problem)
     return {"store": store, "references": references}
 
 
@@ -148,8 +175,14 @@ class LazyReferences:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        # ValueError at start-up for a malformed LINEAGE_REFERENCE_BUCKETS
+        self.policy = ReferencePolicy(
+            allowed=tuple(BucketScope.parse(b) for b in settings.reference_buckets),
+            own_store=store_scope(settings.effective_storage_url),
+        )
         self._resolver: Any = None
         self._lock = asyncio.Lock()
+        self._problem: str | None = None
 
     async def _get(self) -> Any:
         async with self._lock:
@@ -158,16 +191,52 @@ class LazyReferences:
 
                 self._resolver = await ReferenceResolver.create(
                     endpoint_url=self._settings.s3_endpoint_url,
+                    policy=self.policy,
                     url_ttl_seconds=self._settings.signed_url_ttl_seconds,
                 )
         return self._resolver
 
+    def may_read(self, uri: str) -> bool:
+        try:
+            return self.policy.may_read(parse_s3_uri(uri))
+        except ReferenceError:
+            return False
+
     async def resolve(self, uri: str, checksum: bool, **options: Any) -> Any:
         return await (await self._get()).resolve(uri, checksum, **options)
 
-    async def download_url(self, uri: str, version_id: str | None) -> str:
-        url: str = await (await self._get()).download_url(uri, version_id)
+    async def download_url(self, uri: str, version_id: str | None) -> str | None:
+        """A presigned GET, or None where the server may not sign (not allowed, or no
+        credentials): the client reads ``ref`` and ``versionID`` with its own."""
+        if not self.may_read(uri):
+            return None
+        try:
+            url: str = await (await self._get()).download_url(uri, version_id)
+        except ReferenceError:
+            return None
         return url
+
+    async def configuration_problem(self) -> str | None:
+        """Why allowed buckets cannot be read (no S3 credentials): a configuration error,
+        logged at start-up and named by /readyz until it is fixed."""
+        if not self.policy.allowed:
+            return None
+        from aiobotocore.session import get_session
+
+        found = await get_session().get_credentials()
+        self._problem = (
+            None
+            if found is not None
+            else (
+                "LINEAGE_REFERENCE_BUCKETS is set but no S3 credentials were found: set "
+                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or an AWS profile)"
+            )
+        )
+        return self._problem
+
+    @property
+    def problem(self) -> str | None:
+        return self._problem
 
     async def close(self) -> None:
         if self._resolver is not None:

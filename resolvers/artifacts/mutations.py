@@ -30,15 +30,15 @@ class ManifestEntryInput:
     )
     checksum: bool = strawberry.field(
         default=True,
-        description="For references: read the object's version id, ETag and size (true) or record the URI only (false).",
+        description="For references in a bucket the server may read (LINEAGE_REFERENCE_BUCKETS): read the object's version id, ETag and size (true) or record the URI only (false).",
     )
     etag: str | None = strawberry.field(
         default=None,
-        description="For a reference to one object: its ETag as the client measured it; recorded as given (as the entry digest) with size and versionId, and the object is not read.",
+        description="For references: the object's ETag as the client measured it. Recorded as given (and used as the entry digest) where the server may not read the bucket; checked against the object where it may.",
     )
     version_id: str | None = strawberry.field(
         default=None,
-        description="For a reference with etag: the object's version id in a versioned bucket.",
+        description="For references: the object version the client measured (S3 versionId), recorded as extra.versionID.",
     )
 
 
@@ -208,7 +208,7 @@ class ArtifactMutations:
 
     @strawberry.mutation(description="Null removes the TTL.")
     async def set_artifact_ttl(
-        self, info: Info, id: strawberry.ID, ttl_duration_seconds: int | None
+        self, info: Info, id: strawberry.ID, ttl_duration_seconds: int | None = None
     ) -> Artifact:
         row = await retention.set_ttl(
             info.context.db, info.context.viewer, artifact_pk(id), ttl_duration_seconds

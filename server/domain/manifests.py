@@ -30,7 +30,7 @@ class EntryInput:
     size: int | None = None
     ref: str | None = None
     checksum: bool = True
-    # a reference the client measured itself (its own S3 credentials): recorded as given
+    # for references: what the client measured with its own credentials
     etag: str | None = None
     version_id: str | None = None
 
