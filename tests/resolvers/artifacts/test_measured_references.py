@@ -54,5 +54,5 @@ async def test_etag_on_a_prefix_is_bad_input(api: Api, make_user: Any) -> None:
         api, user.key, run, {"path": "t", "ref": "s3://some-bucket/tables/", "etag": ETAG}
     )
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
-    assert "one s3:// object" in body["errors"][0]["message"]
+    assert "is a prefix" in body["errors"][0]["message"]
     assert not body.get("data")
