@@ -61,6 +61,7 @@ class Settings:
             public_url=env.get("LINEAGE_PUBLIC_URL") or None,
             worker_interval=float(env.get("LINEAGE_WORKER_INTERVAL", "60")),
             gc_grace_seconds=int(env.get("LINEAGE_GC_GRACE_SECONDS", "3600")),
+            signed_url_ttl_seconds=int(env.get("LINEAGE_SIGNED_URL_TTL_SECONDS", "3600")),
             log_level=env.get("LINEAGE_LOG_LEVEL", "INFO").upper(),
             session_ttl_seconds=int(env.get("LINEAGE_SESSION_TTL_SECONDS", str(7 * 24 * 3600))),
             reference_buckets=tuple(

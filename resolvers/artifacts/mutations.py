@@ -126,7 +126,7 @@ class LogArtifactPayload:
 class UseArtifactInput:
     run: str = strawberry.field(description='Path "entity/project/runId" of the using run.')
     artifact: str = strawberry.field(
-        description="Artifact path; may name another project the viewer can read."
+        description='Artifact path; may name another project the viewer can read. "name:alias" (no project) means the using run\'s project.'
     )
 
 

@@ -446,6 +446,8 @@ async def use_artifact(
     check_storable_text(artifact_path, "artifact path")
     async with db.transaction() as conn:
         run = await writable_run(conn, viewer, run_path)
+        if "/" not in artifact_path:  # "name:alias": in the using run's project
+            artifact_path = f"{run.entity_name}/{run.project_name}/{artifact_path}"
         artifact = await find_artifact(conn, viewer, artifact_path)
         if artifact is None:
             raise NotFound(f"artifact {artifact_path} not found")
