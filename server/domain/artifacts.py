@@ -99,6 +99,24 @@ SELECT c.*, p.name AS project_name, e.name AS entity_name, p.entity_id, p.visibi
   JOIN entities e ON e.id = p.entity_id"""
 
 
+async def lock_collection(conn: Queryable, collection_id: int) -> None:
+    """Take the collection's row lock, which serialises what must see every commit before
+    it: assigning the next version index, deduplicating against committed versions, and
+    moving aliases. It must be a statement of its own, so that the caller's next statement
+    takes a snapshot after the lock was granted.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: inserting a row that references the collection (a
+    PENDING version, an alias) takes a FOR KEY SHARE lock on it, which FOR UPDATE
+    conflicts with and FOR NO KEY UPDATE does not. A log of held content inserts its
+    version and then commits it in one transaction; with FOR UPDATE, two such logs each
+    held the key-share lock the other waited for, and one was killed as a deadlock. No
+    caller changes the collection's key, so the weaker lock is enough; it still conflicts
+    with itself, which is what serialises the commits."""
+    await conn.execute(
+        "SELECT 1 FROM artifact_collections WHERE id = $1 FOR NO KEY UPDATE", collection_id
+    )
+
+
 def artifact_row(r: asyncpg.Record) -> ArtifactRow:
     """An ArtifactRow from a record that starts with ARTIFACT_COLUMNS."""
     return ArtifactRow(*r[:_ROW_WIDTH])
