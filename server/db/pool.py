@@ -74,3 +74,11 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.InternalClientError,
     TimeoutError,
 )
+
+
+# Postgres aborted the transaction to resolve a conflict with another one: nothing it did
+# remains, and running it again is expected to succeed (resolvers/retry.py does).
+RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.SerializationError,
+)

@@ -355,7 +355,7 @@ class FolderStore:
         try:
             info = os.lstat(staged)
         except FileNotFoundError:
-            return False
+            return _holds_blob(blob, size)
         if (
             stat.S_ISREG(info.st_mode)
             and info.st_size == size
@@ -378,7 +378,7 @@ class FolderStore:
         try:
             os.replace(staged, claimed)
         except FileNotFoundError:
-            return False
+            return _holds_blob(blob, size)
         installed = False
         try:
             info = os.lstat(claimed)
@@ -445,6 +445,18 @@ class FolderStore:
 
     async def close(self) -> None:
         return None
+
+
+def _holds_blob(blob: str, size: int) -> bool:
+    """Whether a staged upload that is gone was promoted already: by an earlier attempt of
+    the same commit whose transaction then failed (a deadlock, a lost database), or by a
+    commit of other content racing this one. Only a verified promotion creates a blob, so
+    one that exists holds exactly the bytes its name says."""
+    try:
+        info = os.lstat(blob)
+    except FileNotFoundError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size == size
 
 
 def _install(src: str | Path, dest: str | Path) -> None:
