@@ -340,7 +340,7 @@ async def _log_version(
         else:  # the column's default, '{}', without encoding it 100,000 times
             records = [(logged.version, e.path, e.digest, e.size, e.ref) for e in entries]
             names.pop()
-        await conn.raw.copy_records_to_table("manifest_entries", records=records, columns=names)
+        await conn.copy_records_to_table("manifest_entries", records=records, columns=names)
     return logged
 
 
