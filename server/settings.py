@@ -31,6 +31,8 @@ class Settings:
     public_url: str | None = None
     worker_interval: float = 60.0
     gc_grace_seconds: int = 3600
+    # how often the worker lists the blob store for blobs no row records (worker.py)
+    orphan_sweep_seconds: float = 3600.0
     pending_max_age_seconds: int = 24 * 3600
     signed_url_ttl_seconds: int = 3600
     log_level: str = "INFO"
@@ -53,6 +55,7 @@ class Settings:
             public_url=env.get("LINEAGE_PUBLIC_URL") or None,
             worker_interval=float(env.get("LINEAGE_WORKER_INTERVAL", "60")),
             gc_grace_seconds=int(env.get("LINEAGE_GC_GRACE_SECONDS", "3600")),
+            orphan_sweep_seconds=float(env.get("LINEAGE_ORPHAN_SWEEP_SECONDS", "3600")),
             log_level=env.get("LINEAGE_LOG_LEVEL", "INFO").upper(),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
