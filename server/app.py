@@ -14,16 +14,15 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from server.db.database import Database
-from server.db.embedded import database_url
+from server.db.embedded import EmbeddedPostgres
 from server.db.migrations import apply_migrations
 from server.db.pool import create_pool
 from server.domain import accounts
 from server.http.graphql import graphql_endpoint
+from server.http.health import ReadinessChecks, healthz, readyz
 from server.http.metrics import Metrics, metrics_endpoint
 from server.secret import signing_secret
 from server.settings import Settings
@@ -57,12 +56,17 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         async with AsyncExitStack() as stack:
+            embedded, url = None, settings.database_url
+            if url is None:
+                embedded = EmbeddedPostgres(settings.data_dir)
+                # starting it blocks for about a second; keep the loop free
+                url = await asyncio.to_thread(embedded.start)
             pool = await create_pool(
-                await database_url(settings),
-                min_size=settings.pool_min_size,
-                max_size=settings.pool_max_size,
+                url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
             )
             stack.push_async_callback(pool.close)
+            if embedded is not None:
+                _supervise(embedded, pool, stack)
             async with pool.acquire() as conn:
                 await apply_migrations(conn)
             db = Database(pool, on_query=metrics.sql_queries.inc)
@@ -88,6 +92,7 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.schema = schema
     app.state.settings = settings
+    app.state.readiness = ReadinessChecks()
     return app
 
 
@@ -104,27 +109,6 @@ def tune_garbage_collector() -> None:
 
 
 GC_THRESHOLD = 20_000
-
-
-async def healthz(request: Request) -> Response:
-    return PlainTextResponse("ok")
-
-
-async def readyz(request: Request) -> Response:
-    problems = []
-    try:
-        await request.state.db.pool.fetchval("SELECT 1", timeout=2)
-    except Exception:  # noqa: BLE001 - any failure means not ready
-        problems.append("database unreachable")
-    store = getattr(request.state, "store", None)
-    if store is not None:
-        try:
-            await store.check()
-        except Exception:  # noqa: BLE001
-            problems.append("store unreachable")
-    if problems:
-        return JSONResponse({"ready": False, "problems": problems}, status_code=503)
-    return JSONResponse({"ready": True})
 
 
 async def _open_storage(settings: Settings, stack: AsyncExitStack) -> dict[str, Any]:
@@ -174,6 +158,23 @@ class LazyReferences:
             await self._resolver.close()
 
 
+def _supervise(embedded: EmbeddedPostgres, pool: Any, stack: AsyncExitStack) -> None:
+    """Restart the embedded Postgres when it dies; the pool then connects to it again."""
+
+    async def reconnect(url: str) -> None:
+        pool.set_connect_args(dsn=url)  # the same unless its socket moved
+        await pool.expire_connections()  # the old server's connections are dead
+
+    task = asyncio.create_task(embedded.supervise(reconnect), name="lineage-postgres")
+
+    async def stop() -> None:  # before the pool closes and the server is stopped
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    stack.push_async_callback(stop)
+
+
 def _start_worker(
     settings: Settings, db: Database, state: dict[str, Any], stack: AsyncExitStack
 ) -> Any:
@@ -183,9 +184,14 @@ def _start_worker(
     task = asyncio.create_task(worker.run_forever(), name="lineage-worker")
 
     async def stop() -> None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        worker.stop()  # between items: each batch of work is its own transaction
+        try:
+            await asyncio.wait_for(asyncio.shield(task), settings.shutdown_timeout_seconds)
+        except TimeoutError:
+            log.warning("the worker did not stop in time; cancelling it")
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     stack.push_async_callback(stop)
     return worker

@@ -10,6 +10,7 @@ once. How a blob that an in-flight log counts on is kept from the collector is t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -46,25 +47,41 @@ class Worker:
         # listing every blob is the dearest step by far: once per interval, the first one
         # an interval after start (a restart loop must not turn into a listing loop)
         self._orphan_sweep_due = time.monotonic() + settings.orphan_sweep_seconds
+        self._stop = asyncio.Event()
 
     async def run_forever(self) -> None:
-        while True:
+        """Passes every worker_interval seconds until ``stop``."""
+        while not self.stopping:
             try:
                 stats = await self.run_once()
                 if stats != WorkerStats():
                     log.info("worker pass: %s", stats)
             except Exception:  # the next pass retries; an outage must not kill the loop
                 log.exception("worker pass failed")
-            await asyncio.sleep(self.settings.worker_interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.settings.worker_interval)
+
+    def stop(self) -> None:
+        """Finish the item (a batch, in its own transaction) in hand, then stop: a pass
+        cancelled halfway could have deleted blobs from the store and not their rows."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
 
     async def run_once(self) -> WorkerStats:
+        """One pass; after ``stop`` it ends at the next step (each ends at its next batch)."""
         stats = WorkerStats()
         stats.expired = await self.expire_ttls()
-        stats.pending_removed = await self.remove_abandoned_pending()
-        await self.mark_unneeded_blobs()
-        stats.blobs_deleted = await self.collect_blobs()
-        stats.staging_deleted = await self.sweep_staging()
-        if time.monotonic() >= self._orphan_sweep_due:
+        if not self.stopping:
+            stats.pending_removed = await self.remove_abandoned_pending()
+        if not self.stopping:
+            await self.mark_unneeded_blobs()
+            stats.blobs_deleted = await self.collect_blobs()
+        if not self.stopping:
+            stats.staging_deleted = await self.sweep_staging()
+        if not self.stopping and time.monotonic() >= self._orphan_sweep_due:
             self._orphan_sweep_due = time.monotonic() + self.settings.orphan_sweep_seconds
             stats.orphans_adopted = await self.adopt_orphan_blobs()
         return stats
@@ -82,7 +99,7 @@ class Worker:
                 if ids:
                     await tombstone(conn, ids)
             total += len(ids)
-            if len(ids) < BATCH:
+            if len(ids) < BATCH or self.stopping:
                 return total
 
     async def remove_abandoned_pending(self) -> int:
@@ -144,7 +161,7 @@ class Worker:
                     await self.store.delete([blob_key(s) for s in doomed])
                     await conn.execute("DELETE FROM blobs WHERE sha256 = ANY($1::text[])", doomed)
             total += len(doomed)
-            if len(claimed) < BATCH:
+            if len(claimed) < BATCH or self.stopping:
                 return total
 
     async def sweep_staging(self) -> int:
@@ -224,6 +241,8 @@ class Worker:
             batch.append((match[3], info.size))
             if len(batch) == BATCH:
                 adopted += await adopt()
+                if self.stopping:
+                    return adopted
         if batch:
             adopted += await adopt()
         if adopted:

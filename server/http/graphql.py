@@ -8,6 +8,7 @@ and one request id that ties a masked INTERNAL error to its log line.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -73,6 +74,9 @@ class GraphQLResponse(JSONResponse):
             return super().render(content)
 
 
+_SHUTTING_DOWN = "the server is shutting down and did not finish this request; send it again"
+
+
 def _bad_request(message: str) -> JSONResponse:
     return JSONResponse(error_body("BAD_USER_INPUT", message), status_code=400)
 
@@ -97,6 +101,10 @@ async def graphql_endpoint(request: Request) -> Response:
         response, operation_type = await _handle(request, request_id)
     except ServiceError as exc:
         response = JSONResponse(error_body(exc.code, exc.message), status_code=exc.http_status)
+    except asyncio.CancelledError:
+        # Shutting down, and the request outlived LINEAGE_SHUTDOWN_TIMEOUT: its
+        # transaction was rolled back, so the client may simply send it again.
+        response = JSONResponse(error_body("UNAVAILABLE", _SHUTTING_DOWN), status_code=503)
     # anything but an executed document without errors (bad JSON, parse errors, refused
     # requests) answers with errors
     succeeded = isinstance(response, GraphQLResponse) and not response.has_errors
