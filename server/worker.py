@@ -217,6 +217,13 @@ class Worker:
           yet cleaned away after 24 h, its entries keep the adopted blob.
         - A log that counts an adopted (unneeded) blob as held revives its row under the
           row lock, so it waits for a collector holding it and then sees it gone.
+        - The listing may be older than a collector's deletion: it saw the blob while its
+          row still existed, and our INSERT waited for the collector, whose transaction
+          deletes the file before the row, and then inserted a row for a blob that is
+          gone. So each adopted blob is looked up in the store while our rows are still
+          uncommitted (a log reviving one waits for us), and the rows of those gone are
+          taken back: after the INSERT no collector can delete an adopted blob, as it
+          only deletes blobs whose rows it has claimed.
         Nothing but a verified promotion creates a blob key, so an orphan's bytes match
         its name, and a log may count it as held.
         """
@@ -224,15 +231,18 @@ class Worker:
         batch: list[tuple[str, int]] = []
 
         async def adopt() -> int:
-            rows = await self.db.fetch(
-                """INSERT INTO blobs (sha256, size, unneeded_since)
-                   SELECT d, s, clock_timestamp() FROM unnest($1::text[], $2::bigint[]) t(d, s)
-                   ON CONFLICT (sha256) DO NOTHING RETURNING sha256""",
-                [d for d, _ in batch],
-                [size for _, size in batch],
-            )
+            async with self.db.transaction() as conn:
+                new = [r["sha256"] for r in await conn.fetch(
+                    """INSERT INTO blobs (sha256, size, unneeded_since)
+                       SELECT d, s, clock_timestamp() FROM unnest($1::text[], $2::bigint[]) t(d, s)
+                       ON CONFLICT (sha256) DO NOTHING RETURNING sha256""",
+                    [d for d, _ in batch], [size for _, size in batch],
+                )]  # fmt: skip
+                gone = [d for d in new if await self.store.head(blob_key(d)) is None]
+                if gone:
+                    await conn.execute("DELETE FROM blobs WHERE sha256 = ANY($1::text[])", gone)
             batch.clear()
-            return len(rows)
+            return len(new) - len(gone)
 
         async for info in self.store.list("blobs"):
             match = BLOB_KEY_RE.fullmatch(info.key)

@@ -30,7 +30,7 @@ class ReadinessChecks:
             self._running[name] = task
         done, _ = await asyncio.wait({task}, timeout=READY_TIMEOUT_SECONDS)
         # any failure means not ready; exception() also marks it retrieved
-        return bool(done) and task.exception() is None
+        return bool(done) and not task.cancelled() and task.exception() is None
 
 
 async def healthz(request: Request) -> Response:
