@@ -107,7 +107,8 @@ def _serve(settings: Settings) -> None:
         access_log=settings.log_level == "DEBUG",
         # SIGTERM: stop accepting, let in-flight requests finish for at most this long,
         # then run the lifespan's shutdown (worker, pool) and stop the embedded Postgres
-        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        # (typed int, but any number of seconds works: it goes to asyncio.wait_for)
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,  # type: ignore[arg-type]
     )
 
 

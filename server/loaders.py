@@ -58,7 +58,7 @@ def count_loader(fetch: Callable[[Sequence[K]], Awaitable[dict[K, int]]]) -> Dat
 def page_loader(
     fetch: Callable[[Sequence[PageKey]], Awaitable[list[Slice[V]]]],
 ) -> DataLoader[PageKey, Slice[V]]:
-    return DataLoader(load_fn=fetch)  # type: ignore[arg-type]
+    return DataLoader(load_fn=fetch)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ _SUSPECT = (*CONNECTION_FAILURES, asyncpg.exceptions.InterfaceError)
 
 def _closed(conn: asyncpg.Connection) -> bool:
     try:
-        return conn.is_closed()
+        return bool(conn.is_closed())
     except asyncpg.exceptions.InterfaceError:
         # A pooled connection whose server closed it is detached from its proxy at once
         # ("connection has been released back to the pool"); this code only uses a

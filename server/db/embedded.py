@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import psutil
+import psutil  # type: ignore[import-untyped]
 
 from server.settings import Settings
 
@@ -94,7 +94,7 @@ class EmbeddedPostgres:
             return False
         try:
             process = psutil.Process(pid)
-            return process.status() != psutil.STATUS_ZOMBIE and process.name() == "postgres"
+            return bool(process.status() != psutil.STATUS_ZOMBIE and process.name() == "postgres")
         except psutil.NoSuchProcess:
             return False
 

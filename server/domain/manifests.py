@@ -11,7 +11,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from server.db.database import Queryable
 from server.domain.pagination import (
@@ -157,7 +157,7 @@ async def entry_pages(db: Queryable, keys: Sequence[PageKey]) -> list[Slice[Entr
     shape) only; an index range scan of the (version_id, path) primary key each."""
 
     def one_page(key: PageKey, param: int) -> OnePage:
-        prefix: str | None = key.shape  # type: ignore[assignment]
+        prefix = cast(str | None, key.shape)
         where, args = _path_range(prefix, param)
         after = None
         if key.after is not None and key.after[0] >= (prefix or ""):

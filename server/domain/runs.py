@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 
@@ -295,7 +295,7 @@ async def run_pages(db: Queryable, keys: Sequence[PageKey]) -> list[Slice[RunRow
     """Runs of projects or sweeps (already checked readable), each in its key's order."""
 
     def one_page(key: PageKey, param: int) -> OnePage:
-        scope, order = key.shape  # type: ignore[misc]
+        scope, order = cast(tuple[str, RunOrder], key.shape)
         direction = order.direction
         json_path = _json_path(order.field)
         args: list[Any] = []
@@ -329,12 +329,12 @@ async def run_pages(db: Queryable, keys: Sequence[PageKey]) -> list[Slice[RunRow
 
     slices = []
     for key, (rows, has_next) in zip(keys, await pages_by_parent(db, keys, one_page), strict=True):
-        _, order = key.shape  # type: ignore[misc]
+        _, order = cast(tuple[str, RunOrder], key.shape)
         names = ["created_at", "id"]
         if _json_path(order.field) is not None:
             names = ["k_group", "k_num", "k_text", *names]
         items = [run_row(r) for r in rows]
-        cursor_keys = [[_key_value(r[c]) for c in names] for r in rows]
+        cursor_keys: list[Sequence[Any]] = [[_key_value(r[c]) for c in names] for r in rows]
         slices.append(Slice(items, cursor_keys, has_next))
     return slices
 

@@ -10,7 +10,7 @@ same task instead of starting another, so a stall never piles up checks.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from starlette.requests import Request
@@ -23,7 +23,7 @@ class ReadinessChecks:
     def __init__(self) -> None:
         self._running: dict[str, asyncio.Task[Any]] = {}
 
-    async def passes(self, name: str, check: Callable[[], Awaitable[Any]]) -> bool:
+    async def passes(self, name: str, check: Callable[[], Coroutine[Any, Any, Any]]) -> bool:
         task = self._running.get(name)
         if task is None or task.done():
             task = asyncio.create_task(check(), name=f"readyz-{name}")
