@@ -153,14 +153,24 @@ async def test_two_replicas_share_one_database_and_one_bucket(
                 )
                 return pending == 0 and expired == 4 and blobs == 0
 
+            # each has done: expired the TTLs, removed the abandoned versions, deleted
+            # the expired versions' own blobs, and deleted the abandoned uploads
+            expected = {
+                "expired": len(expiring), "pending_removed": len(abandoned),
+                "blobs_deleted": len(expiring), "staging_deleted": len(abandoned),
+            }  # fmt: skip
+
+            async def reported() -> bool:
+                # a pass logs what it did when it ends, after the database shows it
+                done = worker_totals(*replicas) - before
+                return all(done[name] >= n for name, n in expected.items())
+
             await wait_until(all_done, PENDING_MAX_AGE + 30, "the workers to clean up")
+            await wait_until(reported, 30, "the workers to report their passes")
         finally:
             await db.close()
         done = worker_totals(*replicas) - before
-        assert done["expired"] == len(expiring)
-        assert done["pending_removed"] == len(abandoned)
-        assert done["blobs_deleted"] == len(expiring)  # the expired versions' own blobs
-        assert done["staging_deleted"] == len(abandoned)  # the abandoned uploads
+        assert {name: done[name] for name in expected} == expected
 
         # 3. SIGKILL of one replica mid-load: the other keeps serving, nothing is lost
         stop, on_first, on_second = asyncio.Event(), Outcomes(), Outcomes()
