@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -19,6 +18,7 @@ from resolvers.accounts.types import Entity, User
 from resolvers.artifacts.mutations import ArtifactMutations
 from resolvers.artifacts.queries import ArtifactQueries
 from resolvers.artifacts.types import Artifact, ArtifactCollection
+from resolvers.documents import PreparedDocuments
 from resolvers.execution import FastExecutionContext, speed_up_unions
 from resolvers.node import NodeQueries
 from resolvers.projects.mutations import ProjectMutations
@@ -52,8 +52,7 @@ schema = LineageSchema(
     types=[User, Entity, Project, Run, Sweep, ArtifactCollection, Artifact],
     config=StrawberryConfig(scalar_map=SCALAR_MAP),
     execution_context_class=FastExecutionContext,
-    # clients send the same few documents over and over: parse and validate each once
-    # (bounded LRUs, so odd documents cannot grow memory)
-    extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)],
+    # the document the endpoint parsed, limited and cached (with its validation result)
+    extensions=[PreparedDocuments],
 )
 speed_up_unions(schema)

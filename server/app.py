@@ -21,6 +21,14 @@ from server.db.embedded import EmbeddedPostgres
 from server.db.migrations import apply_migrations
 from server.db.pool import create_pool
 from server.domain import accounts
+from server.domain.references import (
+    BucketScope,
+    ReferenceError,
+    ReferencePolicy,
+    parse_s3_uri,
+    store_scope,
+)
+from server.http.documents import DocumentCache
 from server.http.graphql import graphql_endpoint
 from server.http.health import ReadinessChecks, healthz, readyz
 from server.http.metrics import Metrics, metrics_endpoint
@@ -62,13 +70,21 @@ def create_app(settings: Settings) -> Starlette:
                 # starting it blocks for about a second; keep the loop free
                 url = await asyncio.to_thread(embedded.start)
             pool = await create_pool(
-                url, min_size=settings.pool_min_size, max_size=settings.pool_max_size
+                url,
+                min_size=settings.pool_min_size,
+                max_size=settings.pool_max_size,
+                statement_timeout_seconds=settings.statement_timeout_seconds,
             )
             stack.push_async_callback(pool.close)
             if embedded is not None:
                 _supervise(embedded, pool, stack)
             async with pool.acquire() as conn:
-                await apply_migrations(conn)
+                # a migration may rewrite a big table: no per-statement limit for it
+                await conn.execute("SET statement_timeout = 0")
+                try:
+                    await apply_migrations(conn)
+                finally:
+                    await conn.execute("RESET statement_timeout")
             db = Database(pool, on_query=metrics.sql_queries.inc)
             if settings.bootstrap_admin:
                 await _bootstrap_admin(db, settings)
@@ -93,6 +109,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.schema = schema
     app.state.settings = settings
     app.state.readiness = ReadinessChecks()
+    app.state.documents = DocumentCache()
     return app
 
 
@@ -123,6 +140,8 @@ async def _open_storage(settings: Settings, stack: AsyncExitStack) -> dict[str, 
     stack.push_async_callback(store.close)
     references = LazyReferences(settings)
     stack.push_async_callback(references.close)
+    if problem := await references.configuration_problem():
+        log.error("%s", problem)
     return {"store": store, "references": references}
 
 
@@ -132,8 +151,14 @@ class LazyReferences:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        # ValueError at start-up for a malformed LINEAGE_REFERENCE_BUCKETS
+        self.policy = ReferencePolicy(
+            allowed=tuple(BucketScope.parse(b) for b in settings.reference_buckets),
+            own_store=store_scope(settings.effective_storage_url),
+        )
         self._resolver: Any = None
         self._lock = asyncio.Lock()
+        self._problem: str | None = None
 
     async def _get(self) -> Any:
         async with self._lock:
@@ -142,16 +167,52 @@ class LazyReferences:
 
                 self._resolver = await ReferenceResolver.create(
                     endpoint_url=self._settings.s3_endpoint_url,
+                    policy=self.policy,
                     url_ttl_seconds=self._settings.signed_url_ttl_seconds,
                 )
         return self._resolver
 
+    def may_read(self, uri: str) -> bool:
+        try:
+            return self.policy.may_read(parse_s3_uri(uri))
+        except ReferenceError:
+            return False
+
     async def resolve(self, uri: str, checksum: bool, **options: Any) -> Any:
         return await (await self._get()).resolve(uri, checksum, **options)
 
-    async def download_url(self, uri: str, version_id: str | None) -> str:
-        url: str = await (await self._get()).download_url(uri, version_id)
+    async def download_url(self, uri: str, version_id: str | None) -> str | None:
+        """A presigned GET, or None where the server may not sign (not allowed, or no
+        credentials): the client reads ``ref`` and ``versionID`` with its own."""
+        if not self.may_read(uri):
+            return None
+        try:
+            url: str = await (await self._get()).download_url(uri, version_id)
+        except ReferenceError:
+            return None
         return url
+
+    async def configuration_problem(self) -> str | None:
+        """Why allowed buckets cannot be read (no S3 credentials): a configuration error,
+        logged at start-up and named by /readyz until it is fixed."""
+        if not self.policy.allowed:
+            return None
+        from aiobotocore.session import get_session
+
+        found = await get_session().get_credentials()
+        self._problem = (
+            None
+            if found is not None
+            else (
+                "LINEAGE_REFERENCE_BUCKETS is set but no S3 credentials were found: set "
+                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or an AWS profile)"
+            )
+        )
+        return self._problem
+
+    @property
+    def problem(self) -> str | None:
+        return self._problem
 
     async def close(self) -> None:
         if self._resolver is not None:

@@ -20,6 +20,8 @@ class Context:
     # the BlobStore and the S3 reference resolver (server.storage), set by the app
     store: Any = None
     references: Any = None
+    # the parsed document being executed (server.http.documents.PreparedDocument)
+    document: Any = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -40,6 +40,12 @@ class Settings:
     log_level: str = "INFO"
     pool_min_size: int = 2
     pool_max_size: int = 20
+    # buckets ("bucket" or "bucket/prefix") whose objects the server reads and signs for
+    # reference entries; elsewhere it records what the client measured
+    reference_buckets: tuple[str, ...] = ()
+    # the longest a GraphQL request may run, and a single SQL statement within it
+    request_timeout_seconds: float = 60.0
+    statement_timeout_seconds: float = 30.0
     run_worker: bool = True
     # `lineage serve` on a brand-new database creates user "admin" and prints its key
     bootstrap_admin: bool = False
@@ -60,7 +66,15 @@ class Settings:
             orphan_sweep_seconds=float(env.get("LINEAGE_ORPHAN_SWEEP_SECONDS", "3600")),
             pending_max_age_seconds=int(env.get("LINEAGE_PENDING_MAX_AGE_SECONDS", "86400")),
             shutdown_timeout_seconds=float(env.get("LINEAGE_SHUTDOWN_TIMEOUT", "30")),
+            signed_url_ttl_seconds=int(env.get("LINEAGE_SIGNED_URL_TTL_SECONDS", "3600")),
             log_level=env.get("LINEAGE_LOG_LEVEL", "INFO").upper(),
+            reference_buckets=tuple(
+                part.strip()
+                for part in env.get("LINEAGE_REFERENCE_BUCKETS", "").split(",")
+                if part.strip()
+            ),
+            request_timeout_seconds=float(env.get("LINEAGE_REQUEST_TIMEOUT_SECONDS", "60")),
+            statement_timeout_seconds=float(env.get("LINEAGE_STATEMENT_TIMEOUT_SECONDS", "30")),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "data_dir" in given:

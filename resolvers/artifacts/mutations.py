@@ -30,7 +30,15 @@ class ManifestEntryInput:
     )
     checksum: bool = strawberry.field(
         default=True,
-        description="For references: read the object's version id, ETag and size (true) or record the URI only (false).",
+        description="For references in a bucket the server may read (LINEAGE_REFERENCE_BUCKETS): read the object's version id, ETag and size (true) or record the URI only (false).",
+    )
+    etag: str | None = strawberry.field(
+        default=None,
+        description="For references: the object's ETag as the client measured it. Recorded as given (and used as the entry digest) where the server may not read the bucket; checked against the object where it may.",
+    )
+    version_id: str | None = strawberry.field(
+        default=None,
+        description="For references: the object version the client measured (S3 versionId), recorded as extra.versionID.",
     )
 
 
@@ -45,7 +53,7 @@ def _entry_from_input(cls: type, value: Mapping[str, Any], context: InputContext
     """
     return EntryInput(
         value["path"], value.get("digest"), value.get("size"), value.get("ref"),
-        value.get("checksum", True),
+        value.get("checksum", True), value.get("etag"), value.get("versionId"),
     )  # fmt: skip
 
 
@@ -118,7 +126,7 @@ class LogArtifactPayload:
 class UseArtifactInput:
     run: str = strawberry.field(description='Path "entity/project/runId" of the using run.')
     artifact: str = strawberry.field(
-        description="Artifact path; may name another project the viewer can read."
+        description='Artifact path; may name another project the viewer can read. "name:alias" (no project) means the using run\'s project.'
     )
 
 
@@ -200,7 +208,7 @@ class ArtifactMutations:
 
     @strawberry.mutation(description="Null removes the TTL.")
     async def set_artifact_ttl(
-        self, info: Info, id: strawberry.ID, ttl_duration_seconds: int | None
+        self, info: Info, id: strawberry.ID, ttl_duration_seconds: int | None = None
     ) -> Artifact:
         row = await retention.set_ttl(
             info.context.db, info.context.viewer, artifact_pk(id), ttl_duration_seconds

@@ -32,32 +32,39 @@ class ManifestEntry:
     ref: str | None
     extra: JSON
     entry: strawberry.Private[Entry]
+    # Only a COMMITTED version's content is proven: a PENDING one lists what its logger
+    # claimed, and signing those digests would serve blobs they never uploaded.
+    downloadable: strawberry.Private[bool]
 
     @classmethod
-    def of(cls, entry: Entry) -> ManifestEntry:
+    def of(cls, entry: Entry, downloadable: bool = True) -> ManifestEntry:
         return cls(path=entry.path, digest=entry.digest, size=Int64(entry.size) if entry.size is not None else None,
-                   ref=entry.ref, extra=entry.extra, entry=entry)  # fmt: skip
+                   ref=entry.ref, extra=entry.extra, entry=entry, downloadable=downloadable)  # fmt: skip
 
     @strawberry.field(
-        description="A short-lived URL that returns exactly this content (the recorded version for references); null for tombstones."
+        description="A short-lived URL that returns exactly this content (the recorded version for references); null for tombstones and versions not yet committed, and for references outside the buckets the server may read (the client reads ref and extra.versionID with its own credentials)."
     )
     async def download_url(self, info: Info) -> str | None:
+        if not self.downloadable:
+            return None
         if self.entry.ref is None:
             url: str = await info.context.store.download_url(
                 self.entry.digest, filename=posixpath.basename(self.entry.path)
             )
             return url
-        if not self.entry.ref.startswith("s3://") or info.context.references is None:
+        if info.context.references is None:
             return None
-        url = await info.context.references.download_url(
+        # None outside the buckets the server may sign (LINEAGE_REFERENCE_BUCKETS)
+        ref_url: str | None = await info.context.references.download_url(
             self.entry.ref, self.entry.extra.get("versionID")
         )
-        return url
+        return ref_url
 
 
 @strawberry.type
 class Manifest:
     version_id: strawberry.Private[int]
+    committed: strawberry.Private[bool]
 
     @strawberry.field(
         description="Entries in path order; prefix keeps those whose path starts with it."
@@ -71,9 +78,10 @@ class Manifest:
     ) -> Connection[ManifestEntry]:
         loaders = info.context.loaders
         key = manifests.entry_page_key(self.version_id, prefix, page_args(first, after))
+        committed = self.committed
         return await loaded_connection(
             info, loaders.entry_pages, loaders.entry_count, key, (self.version_id, prefix),
-            ManifestEntry.of,
+            lambda entry: ManifestEntry.of(entry, committed),
         )  # fmt: skip
 
 
@@ -149,7 +157,7 @@ class Artifact(Node):
 
     @strawberry.field
     def manifest(self) -> Manifest:
-        return Manifest(version_id=self.row.id)
+        return Manifest(version_id=self.row.id, committed=self.row.state == "COMMITTED")
 
     @strawberry.field(
         description="The run that logged this version; null when hidden from the viewer."

@@ -45,11 +45,25 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     the migration lock, which is released explicitly)."""
 
 
-async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
+async def create_pool(
+    dsn: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 20,
+    statement_timeout_seconds: float | None = None,
+) -> asyncpg.Pool:
+    # Postgres cancels a statement that runs longer (QueryCanceledError): one expensive
+    # query cannot hold a connection and a core for long.
+    server_settings = (
+        {"statement_timeout": str(int(statement_timeout_seconds * 1000))}
+        if statement_timeout_seconds
+        else None
+    )
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
+        server_settings=server_settings,
         init=_init_connection,
         reset=_keep_session,
         # Statements are cached per connection; big generated IN lists are not used.

@@ -87,16 +87,18 @@ SELECT v.state, v.collection_id, v.digest, v.logged_by, v.pending_aliases,
  WHERE v.id = $1 AND {access.readable_sql("p", 2)}
    FOR UPDATE OF v"""
 
-# The blobs a pending version needs and the service lacks, with the first path naming
-# each. A statement of its own, after the version's lock was granted: a commit of this
-# version that held the lock and failed may have recorded some of them meanwhile. (Not a
-# subquery of the locking statement: that would see the snapshot from before the wait,
-# and a correlated subquery is planned for the average version, which a few big ones
-# make a sequential scan.)
+# The contents whose uploads commit must verify, with the first path naming each: those
+# the client was asked to upload (verify_upload: even where a blob with the digest is
+# stored, since the logger could not read it, the upload must prove they hold the bytes),
+# and any the service lacks. A statement of its own, after the version's lock was
+# granted: a commit of this version that held the lock and failed may have verified some
+# of them meanwhile. (Not a subquery of the locking statement: that would see the
+# snapshot from before the wait, and a correlated subquery is planned for the average
+# version, which a few big ones make a sequential scan.)
 _MISSING_SQL = """
 SELECT DISTINCT ON (m.digest) m.digest, m.size, m.path FROM manifest_entries m
  WHERE m.version_id = $1 AND m.ref IS NULL
-   AND NOT EXISTS (SELECT FROM blobs b WHERE b.sha256 = m.digest)
+   AND (m.verify_upload OR NOT EXISTS (SELECT FROM blobs b WHERE b.sha256 = m.digest))
  ORDER BY m.digest, m.path"""
 
 
@@ -152,11 +154,23 @@ async def _promote_uploads(
         [(staging_key(pending, b.digest), b.digest, b.size) for b in missing]
     )
     good = [b for b, ok in zip(missing, verified, strict=True) if ok]
+    bad = [b for b, ok in zip(missing, verified, strict=True) if not ok]
     if good:
+        # (a blob that was stored already stays as it is: the upload proved the bytes)
         await conn.execute(
             """INSERT INTO blobs (sha256, size) SELECT * FROM unnest($1::text[], $2::bigint[])
                ON CONFLICT (sha256) DO UPDATE SET unneeded_since = NULL""",
             [b.digest for b in good],
             [b.size for b in good],
         )
-    return [b for b, ok in zip(missing, verified, strict=True) if not ok]
+    if good and bad:
+        # This commit fails, but these uploads verified and their staged objects are gone:
+        # the retry must not ask for them again.
+        await conn.execute(
+            """UPDATE manifest_entries m SET verify_upload = false
+                 FROM unnest($2::text[]) AS d(digest)
+                WHERE m.version_id = $1 AND m.digest = d.digest AND m.verify_upload""",
+            version_id,
+            [b.digest for b in good],
+        )
+    return bad

@@ -39,6 +39,9 @@ class EntryInput:
     size: int | None = None
     ref: str | None = None
     checksum: bool = True
+    # for references: what the client measured with its own credentials
+    etag: str | None = None
+    version_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,13 @@ from server.domain.manifests import (
     manifest_digest,
 )
 from server.domain.names import check_alias, check_name
+from server.domain.references import (
+    ReferenceError,
+    ReferencePolicy,
+    check_matches_measured,
+    check_measured,
+    recorded_as_given,
+)
 from server.domain.runs import MAX_JSON_BYTES, RunRow, check_json_object, writable_run
 from server.errors import BadUserInput, Conflict, NotFound
 
@@ -107,24 +114,44 @@ async def _expand_entries(references: Any, inputs: Sequence[EntryInput]) -> list
         raise BadUserInput(
             f"one logArtifact takes at most {MAX_ENTRIES:,} entries, got {len(inputs):,}"
         )
+    for e in inputs:
+        check_measured(e)
     stored = [check_stored_entry(e) for e in inputs if e.ref is None]
     refs = [e for e in inputs if e.ref is not None]
     for e in refs:
         check_path(e.path)
         check_storable_text(e.ref or "", f"reference of entry {e.path!r}")
-    if refs and references is None:
-        raise BadUserInput("reference entries need S3 settings on the server")
+    policy = references.policy if references is not None else ReferencePolicy()
     limit = asyncio.Semaphore(REFERENCE_CONCURRENCY)
 
     async def resolve(e: EntryInput) -> list[Entry]:
-        # imported here: only reference entries need aiobotocore loaded
-        from server.storage.references import ReferenceError
-
+        uri = e.ref or ""
+        location = policy.check_referable(uri)
+        if not (e.checksum and policy.may_read(location)):
+            if e.checksum and location.is_prefix:
+                raise BadUserInput(
+                    f"reference {uri[:200]} is a prefix in a bucket this server may not list "
+                    "(LINEAGE_REFERENCE_BUCKETS): log one entry per object, with the etag, "
+                    "versionId and size you measured"
+                )
+            return [recorded_as_given(e, uri)]
+        if location.is_prefix and (e.etag or e.version_id or e.size is not None):
+            raise BadUserInput(
+                f"reference {uri[:200]} is a prefix: etag, versionId and size describe one "
+                "object, so leave them out (the server measures every object below it)"
+            )
         async with limit:
             try:
-                resolved = await references.resolve(e.ref, e.checksum)
+                resolved = await references.resolve(uri, True, version_id=e.version_id)
             except ReferenceError as exc:
                 raise BadUserInput(str(exc)) from None
+        if not location.is_prefix:
+            check_matches_measured(e, uri, resolved[0].digest, resolved[0].size)
+        # Counted as each prefix comes back, so many prefixes cannot pile up millions of
+        # entries (and S3 listings) before the total is checked; the others are cancelled.
+        expanded[0] += len(resolved) - 1
+        if expanded[0] > MAX_ENTRIES - len(inputs):
+            raise too_many
         return [
             Entry(
                 check_path(f"{e.path}/{r.relpath}" if r.relpath else e.path),
@@ -136,12 +163,17 @@ async def _expand_entries(references: Any, inputs: Sequence[EntryInput]) -> list
             for r in resolved
         ]
 
-    expanded = [entry for group in await asyncio.gather(*map(resolve, refs)) for entry in group]
-    entries = stored + expanded
-    if len(entries) > MAX_ENTRIES:
-        raise BadUserInput(
-            f"references expand to {len(entries):,} entries; the limit is {MAX_ENTRIES:,}"
-        )
+    expanded = [0]
+    too_many = BadUserInput(
+        f"references expand to more than {MAX_ENTRIES:,} entries in all; the limit is "
+        f"{MAX_ENTRIES:,}: log narrower prefixes, or several artifacts"
+    )
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(resolve(e)) for e in refs]
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    entries = stored + [entry for task in tasks for entry in task.result()]
     check_unique_paths(entries)
     if sum(e.size or 0 for e in entries) > MAX_TOTAL_SIZE:
         raise BadUserInput("the entries' sizes add up to more than 2^63-1 bytes; check them")
@@ -155,7 +187,7 @@ async def _expand_entries(references: Any, inputs: Sequence[EntryInput]) -> list
 async def log_artifact(
     db: Database, store: Any, references: Any, viewer: Viewer | None, req: LogRequest
 ) -> LogResult:
-    access.require_signed_in(viewer)
+    signed_in = access.require_signed_in(viewer)
     check_name(req.name, "artifact name")
     check_name(req.type, "artifact type")
     if req.description is not None:
@@ -182,7 +214,7 @@ async def log_artifact(
         digest = manifest_digest(entries)
         stored_digests = sorted({e.digest for e in entries if e.stored})
         logged = await _log_version(
-            conn, run, req, digest, metadata, ttl, aliases, entries, stored_digests
+            conn, run, req, digest, metadata, ttl, aliases, entries, stored_digests, signed_in
         )
         collection, version_id, missing = logged.collection, logged.version, logged.missing
         if logged.existing is not None:
@@ -240,13 +272,18 @@ async def _upload_targets(
 #   from share to exclusive (two logs doing that to one row would deadlock). A row that
 #   changes sides between our snapshot and our lock is in neither: at worst the client
 #   is asked to upload content we hold, and commit finds the blob there.
-# - "missing": the digests the fence did not find, which the client must upload;
+# - "readable": the fenced digests the logger can already read, because a live
+#   (COMMITTED) version in a project they may read holds them, with the stored size.
+#   Only these count as held: for any other digest the answer is an upload whether or
+#   not the blob exists, so logging a digest reveals nothing about other projects;
+# - "missing": every other digest, which the client must upload (commit hashes those
+#   uploads even where the blob exists: the entries' verify_upload flag);
 # - unless deduplicated or of another type: the PENDING version, and its manifest entries
 #   when they are few enough to go as arrays ($13..$17 empty otherwise: COPYed after).
 # A collection created concurrently after this statement's snapshot was taken is seen by
 # neither branch: no row comes back, nothing was inserted, and the caller runs the
 # statement again (with a new snapshot, which sees it).
-_LOG_VERSION_SQL = """
+_LOG_VERSION_SQL = f"""
 WITH created AS (
     INSERT INTO artifact_collections (project_id, name, type, description)
     VALUES ($1, $2, $3, $4) ON CONFLICT (project_id, name) DO NOTHING
@@ -262,7 +299,7 @@ existing AS (
        AND v.digest = $5 AND v.state = 'COMMITTED'
      ORDER BY v.version_index LIMIT 1 FOR SHARE),
 fence AS (
-    SELECT sha256 FROM blobs
+    SELECT sha256, size FROM blobs
      WHERE sha256 = ANY($6::text[]) AND unneeded_since IS NULL
        AND NOT EXISTS (SELECT FROM existing)
        FOR SHARE),
@@ -270,7 +307,15 @@ revived AS (
     UPDATE blobs SET unneeded_since = NULL
      WHERE sha256 = ANY($6::text[]) AND unneeded_since IS NOT NULL
        AND NOT EXISTS (SELECT FROM existing)
-    RETURNING sha256),
+    RETURNING sha256, size),
+readable AS (
+    SELECT h.sha256, h.size FROM (SELECT * FROM fence UNION ALL SELECT * FROM revived) h
+     WHERE EXISTS (
+           SELECT FROM manifest_entries m
+             JOIN artifact_versions hv ON hv.id = m.version_id
+             JOIN projects p ON p.id = hv.project_id
+            WHERE m.digest = h.sha256 AND m.ref IS NULL AND hv.state = 'COMMITTED'
+              AND {access.readable_sql("p", 18)})),
 version AS (
     INSERT INTO artifact_versions (collection_id, project_id, state, digest, description,
            metadata, size, file_count, ttl_seconds, logged_by, pending_aliases)
@@ -279,14 +324,18 @@ version AS (
      WHERE c.type = $3 AND NOT EXISTS (SELECT FROM existing)
     RETURNING id),
 entries AS (
-    INSERT INTO manifest_entries (version_id, path, digest, size, ref, extra)
-    SELECT v.id, e.* FROM version v,
-           unnest($13::text[], $14::text[], $15::bigint[], $16::text[], $17::jsonb[]) e)
+    INSERT INTO manifest_entries (version_id, path, digest, size, ref, extra, verify_upload)
+    SELECT v.id, e.path, e.digest, e.size, e.ref, e.extra,
+           e.ref IS NULL AND e.digest NOT IN (SELECT sha256 FROM readable)
+      FROM version v,
+           unnest($13::text[], $14::text[], $15::bigint[], $16::text[], $17::jsonb[])
+           AS e(path, digest, size, ref, extra))
 SELECT c.id, c.type, (SELECT id FROM existing) AS existing, (SELECT id FROM version) AS version,
-       CASE WHEN EXISTS (SELECT FROM existing) THEN '{}'::text[]
+       CASE WHEN EXISTS (SELECT FROM existing) THEN '{{}}'::text[]
             ELSE ARRAY(SELECT d FROM unnest($6::text[]) d
-                        WHERE d NOT IN (SELECT sha256 FROM fence UNION ALL
-                                        SELECT sha256 FROM revived) ORDER BY d) END AS missing
+                        WHERE d NOT IN (SELECT sha256 FROM readable) ORDER BY d) END AS missing,
+       ARRAY(SELECT sha256 FROM readable ORDER BY sha256) AS held,
+       ARRAY(SELECT size FROM readable ORDER BY sha256) AS held_sizes
   FROM collection c"""
 
 # Up to this many entries go in with the version's INSERT; more are COPYed.
@@ -311,6 +360,7 @@ async def _log_version(
     aliases: list[str],
     entries: Sequence[Entry],
     stored_digests: list[str],
+    viewer: Viewer,
 ) -> _Logged:
     """Find or create the collection, dedup, fence and insert the PENDING version."""
     inline = len(entries) <= INLINE_ENTRIES
@@ -321,6 +371,7 @@ async def _log_version(
     args = (
         run.project_id, req.name, req.type, req.description, digest, stored_digests, metadata,
         sum(e.size or 0 for e in entries), len(entries), ttl, run.id, aliases, *columns,
+        access.member_entity_ids(viewer),
     )  # fmt: skip
     row = await conn.fetchrow(_LOG_VERSION_SQL, *args)
     if row is None:  # created concurrently, after our snapshot: now we see it
@@ -331,17 +382,41 @@ async def _log_version(
             f"artifact {req.name!r} has type {row['type']!r}; "
             "log it with that type or use another name"
         )
+    _check_held_sizes(entries, row["held"], row["held_sizes"])
     logged = _Logged(int(row["id"]), row["existing"], row["version"], list(row["missing"]))
     if logged.version is not None and not inline:
-        names = ["version_id", "path", "digest", "size", "ref", "extra"]
+        upload = set(logged.missing)
+        names = ["version_id", "path", "digest", "size", "ref", "verify_upload", "extra"]
         records: list[tuple[Any, ...]]
         if any(e.extra for e in entries):
-            records = [(logged.version, e.path, e.digest, e.size, e.ref, e.extra) for e in entries]
+            records = [
+                (logged.version, e.path, e.digest, e.size, e.ref, e.stored and e.digest in upload,
+                 e.extra)
+                for e in entries
+            ]  # fmt: skip
         else:  # the column's default, '{}', without encoding it 100,000 times
-            records = [(logged.version, e.path, e.digest, e.size, e.ref) for e in entries]
+            records = [
+                (logged.version, e.path, e.digest, e.size, e.ref, e.stored and e.digest in upload)
+                for e in entries
+            ]
             names.pop()
         await conn.copy_records_to_table("manifest_entries", records=records, columns=names)
     return logged
+
+
+def _check_held_sizes(entries: Sequence[Entry], held: list[str], sizes: list[int]) -> None:
+    """Content the logger can read commits without an upload: its declared size must be
+    the stored one (for any other content the upload's bytes settle it at commit)."""
+    if not held:
+        return
+    stored_size = dict(zip(held, sizes, strict=True))
+    for entry in entries:
+        size = stored_size.get(entry.digest) if entry.stored else None
+        if size is not None and entry.size != size:
+            raise BadUserInput(
+                f"entry {entry.path[:100]!r}: its content (sha256 {entry.digest[:12]}…) is "
+                f"{size} bytes, not {entry.size}: send the file's real size"
+            )
 
 
 async def _record_log(
@@ -369,6 +444,8 @@ async def use_artifact(
     check_storable_text(artifact_path, "artifact path")
     async with db.transaction() as conn:
         run = await writable_run(conn, viewer, run_path)
+        if "/" not in artifact_path:  # "name:alias": in the using run's project
+            artifact_path = f"{run.entity_name}/{run.project_name}/{artifact_path}"
         artifact = await find_artifact(conn, viewer, artifact_path)
         if artifact is None:
             raise NotFound(f"artifact {artifact_path} not found")

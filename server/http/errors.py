@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from graphql import GraphQLError
 
 from server.errors import ServiceError, Unavailable
@@ -24,6 +25,9 @@ log = logging.getLogger("lineage.errors")
 
 def error_body(code: str, message: str) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+MAX_MESSAGE_CHARS = 2000
 
 
 def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
@@ -44,6 +48,14 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         code = str(error.extensions["code"])
     elif original is None or error.path is None:
         code = "BAD_USER_INPUT"
+    elif isinstance(original, asyncpg.QueryCanceledError):
+        # statement_timeout: the request asked for more than one statement may take;
+        # retrying the same request would only do it again
+        code = "QUERY_TOO_COMPLEX"
+        formatted["message"] = (
+            "a database statement of this request ran past the server's time limit: ask "
+            "for less (smaller pages, lower depth or limit), or split the request"
+        )
     elif isinstance(original, StoreUnavailable):
         code = "UNAVAILABLE"
         formatted["message"] = Unavailable(
@@ -54,5 +66,7 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         code = "INTERNAL"
         formatted["message"] = f"internal error; quote request id {request_id} when reporting it"
         log.error("request %s failed", request_id, exc_info=original)
+    if len(formatted["message"]) > MAX_MESSAGE_CHARS:  # messages may quote the input
+        formatted["message"] = formatted["message"][:MAX_MESSAGE_CHARS] + "…"
     formatted["extensions"] = {"code": code}
     return formatted

@@ -1,24 +1,24 @@
 """POST /graphql (JSON) and GET /graphql (GraphiQL).
 
 A small endpoint of our own rather than strawberry's view, because every step before
-execution is a guard the SPEC asks for: body size (413), JSON shape (400), the API key
-(UNAUTHENTICATED, never silently anonymous), depth and node budget (QUERY_TOO_COMPLEX),
-and one request id that ties a masked INTERNAL error to its log line.
+execution is a guard the SPEC asks for: body size (413), JSON shape and nesting (400),
+text no field can store, a bounded parse and the choice of one operation, depth, size and
+node budget (QUERY_TOO_COMPLEX), the API key (UNAUTHENTICATED, never silently
+anonymous), a deadline for the whole request, and one request id that ties a masked
+INTERNAL error to its log line. Everything before authentication takes time linear in
+the request's size.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
 import logging
-import re
 import time
 import uuid
 from typing import Any
 
 import orjson
-from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
@@ -27,34 +27,12 @@ from server.context import Context
 from server.domain.accounts import authenticate
 from server.errors import ServiceError
 from server.http.body import read_limited_body
+from server.http.documents import prepare_document, select_operation
 from server.http.errors import error_body, format_error
 from server.http.guard import check_query_limits
+from server.http.payload import MalformedBody, decode_request, unstorable_text
 
 log = logging.getLogger("lineage.http")
-
-
-# JSON may escape unpaired surrogates ("\ud800") that no UTF-8 text can hold; refused
-# here once, rather than failing deep in the database driver. The regex is a cheap
-# pre-check so big bodies are only re-encoded when they contain such an escape.
-_LONE_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-_SURROGATE_MESSAGE = (
-    "the request holds text that is not valid Unicode (an unpaired surrogate escape such "
-    "as \\ud800): send valid UTF-8 text"
-)
-
-
-def _encodable(payload: Any) -> bool:
-    try:
-        json.dumps(payload, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-@functools.lru_cache(maxsize=512)
-def _parse(query: str) -> DocumentNode:
-    """Parsed once per distinct document (the guard walks it on every request)."""
-    return parse(query)
 
 
 class GraphQLResponse(JSONResponse):
@@ -81,15 +59,6 @@ def _bad_request(message: str) -> JSONResponse:
     return JSONResponse(error_body("BAD_USER_INPUT", message), status_code=400)
 
 
-def _operation_type(document: Any, operation_name: str | None) -> str:
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode) and (
-            operation_name is None or (definition.name and definition.name.value == operation_name)
-        ):
-            return str(definition.operation.value)
-    return "unknown"
-
-
 async def graphql_endpoint(request: Request) -> Response:
     if request.method == "GET":
         return HTMLResponse(get_graphql_ide_html())
@@ -97,14 +66,26 @@ async def graphql_endpoint(request: Request) -> Response:
     metrics = request.state.metrics
     request_id = uuid.uuid4().hex[:16]
     operation_type = "unknown"
+    deadline = asyncio.timeout(request.state.settings.request_timeout_seconds)
     try:
-        response, operation_type = await _handle(request, request_id)
+        async with deadline:
+            response, operation_type = await _handle(request, request_id)
     except ServiceError as exc:
         response = JSONResponse(error_body(exc.code, exc.message), status_code=exc.http_status)
     except asyncio.CancelledError:
         # Shutting down, and the request outlived LINEAGE_SHUTDOWN_TIMEOUT: its
         # transaction was rolled back, so the client may simply send it again.
         response = JSONResponse(error_body("UNAVAILABLE", _SHUTTING_DOWN), status_code=503)
+    except TimeoutError:
+        if deadline.expired():
+            response = JSONResponse(error_body("QUERY_TOO_COMPLEX", _deadline_message(request)))
+        else:  # something this request waited on timed out: a backing service
+            log.warning("request %s: a backing service timed out", request_id)
+            response = JSONResponse(error_body("UNAVAILABLE", _UNAVAILABLE_MESSAGE), 503)
+    except Exception:
+        # never a bare 500 without a code or request id
+        log.exception("request %s failed", request_id)
+        response = JSONResponse(error_body("INTERNAL", _internal_message(request_id)), 500)
     # anything but an executed document without errors (bad JSON, parse errors, refused
     # requests) answers with errors
     succeeded = isinstance(response, GraphQLResponse) and not response.has_errors
@@ -115,31 +96,39 @@ async def graphql_endpoint(request: Request) -> Response:
     return response
 
 
+_UNAVAILABLE_MESSAGE = "a backing service is unreachable; try again shortly"
+
+
+def _deadline_message(request: Request) -> str:
+    limit = request.state.settings.request_timeout_seconds
+    return (
+        f"the request ran longer than this server's limit of {limit:g} s and was stopped "
+        "(nothing it changed was kept): ask for less (smaller pages, lower depth or limit), "
+        "or split it"
+    )
+
+
+def _internal_message(request_id: str) -> str:
+    return f"internal error; quote request id {request_id} when reporting it"
+
+
 async def _handle(request: Request, request_id: str) -> tuple[JSONResponse, str]:
     body = await read_limited_body(request)
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return _bad_request(f"request body is not valid JSON: {exc}"), "unknown"
-    if _LONE_SURROGATE_ESCAPE.search(body) and not _encodable(payload):
-        return JSONResponse(error_body("BAD_USER_INPUT", _SURROGATE_MESSAGE)), "unknown"
-    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
-        return _bad_request('send a JSON object with a "query" string'), "unknown"
-    variables = payload.get("variables")
-    operation_name = payload.get("operationName")
-    if variables is not None and not isinstance(variables, dict):
-        return _bad_request('"variables" must be a JSON object'), "unknown"
-    if operation_name is not None and not isinstance(operation_name, str):
-        return _bad_request('"operationName" must be a string'), "unknown"
-
+        graphql_request = decode_request(body)
+    except MalformedBody as exc:
+        return _bad_request(str(exc)), "unknown"
+    if problem := unstorable_text(body, graphql_request):
+        return JSONResponse(error_body("BAD_USER_INPUT", problem)), "unknown"
     try:
-        document = _parse(payload["query"])
+        prepared = await prepare_document(graphql_request.query, request.app.state.documents)
     except GraphQLError as exc:
         return JSONResponse({"errors": [format_error(exc, request_id)]}), "unknown"
-    operation_type = _operation_type(document, operation_name)
+    operation = select_operation(prepared.document, graphql_request.operation_name)
+    operation_type = str(operation.operation.value)
 
     schema = request.app.state.schema
-    check_query_limits(schema._schema, document, operation_name, variables)
+    check_query_limits(schema._schema, prepared.document, operation, graphql_request.variables)
     db = request.state.db
     viewer = await authenticate(db, request.headers.get("authorization"))
     context = Context(
@@ -149,12 +138,13 @@ async def _handle(request: Request, request_id: str) -> tuple[JSONResponse, str]
         request_id=request_id,
         store=getattr(request.state, "store", None),
         references=getattr(request.state, "references", None),
+        document=prepared,
     )
     result = await schema.execute(
-        payload["query"],
-        variable_values=variables,
+        graphql_request.query,
+        variable_values=graphql_request.variables,
         context_value=context,
-        operation_name=operation_name,
+        operation_name=graphql_request.operation_name,
     )
     out: dict[str, Any] = {}
     if result.errors:

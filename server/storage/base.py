@@ -35,6 +35,16 @@ class StoreUnavailable(Exception):
     """The store could not be reached; callers answer UNAVAILABLE and retry later."""
 
 
+class MissingCredentials(StoreUnavailable):
+    """No S3 credentials: the operator's configuration, which /readyz names."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "store: no S3 credentials were found: set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY (or an AWS profile)"
+        )
+
+
 @dataclass(slots=True)
 class UploadTarget:
     url: str

@@ -161,7 +161,9 @@ class FolderStore:
         except ValueError:
             raise FileRequestRefused(403, "invalid signature") from None
         expected = self._signature(op, key, exp, sha256, size, filename)
-        if not hmac.compare_digest(expected, query.get("sig", "")):
+        # as bytes: compare_digest raises TypeError for non-ASCII text (a 500, before)
+        given = query.get("sig", "").encode("utf-8", "surrogatepass")
+        if not hmac.compare_digest(expected.encode(), given):
             raise FileRequestRefused(403, "invalid signature")
         if exp < time.time():
             raise FileRequestRefused(403, "URL expired")

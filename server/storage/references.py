@@ -2,28 +2,33 @@
 
 Reading a reference records what the object is now (ETag, size, version id) so that a
 later ``download_url`` returns exactly that object version, not whatever replaced it.
+Every read and every signature is for a location the ``ReferencePolicy`` allows
+(server/domain/references.py): the server's credentials never serve anything else.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, NoCredentialsError
 
+from server.domain.references import (
+    ReferenceError,
+    ReferencePolicy,
+    S3Location,
+    parse_s3_uri,
+)
 from server.storage.s3 import MISSING_CODES, error_code, open_s3_client, unavailable_on_failure
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
     from types_aiobotocore_s3.type_defs import HeadObjectOutputTypeDef
 
-# Lenient on purpose: legacy buckets may hold upper case and underscores.
-BUCKET_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]")
-MAX_KEY_BYTES = 1024
+__all__ = ["ReferenceError", "ReferenceResolver", "ResolvedRef"]
 
 
 @dataclass(frozen=True)
@@ -35,34 +40,21 @@ class ResolvedRef:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-class ReferenceError(Exception):  # noqa: A001 -- the name the app's API uses
-    """A reference that cannot be recorded; the message names the URI."""
-
-
-def parse_s3_uri(uri: str) -> tuple[str, str]:
-    # Not urlsplit: "?" and "#" are ordinary characters in S3 keys.
-    if not uri.startswith("s3://"):
-        raise ReferenceError(f"reference {uri} is not an s3:// URI")
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    if not BUCKET_RE.fullmatch(bucket):
-        raise ReferenceError(f"reference {uri} does not name a valid bucket")
-    if len(key.encode()) > MAX_KEY_BYTES or "\x00" in key:
-        raise ReferenceError(f"reference {uri} does not name a valid key")
-    return bucket, key
-
-
 class ReferenceResolver:
-    """Reads S3 references with the server's own credentials and endpoint settings."""
+    """Reads S3 references with the server's own credentials and endpoint settings, in
+    the locations ``policy`` allows and nowhere else."""
 
     def __init__(
         self,
         client: S3Client,
         exit_stack: AsyncExitStack,
+        policy: ReferencePolicy,
         url_ttl_seconds: int = 3600,
         *,
         head_concurrency: int = 16,
         list_page_size: int = 1000,
     ) -> None:
+        self.policy = policy
         self.url_ttl_seconds = url_ttl_seconds
         self.head_concurrency = head_concurrency
         self.list_page_size = list_page_size
@@ -71,24 +63,49 @@ class ReferenceResolver:
 
     @classmethod
     async def create(
-        cls, *, endpoint_url: str | None, url_ttl_seconds: int = 3600, list_page_size: int = 1000
+        cls,
+        *,
+        endpoint_url: str | None,
+        policy: ReferencePolicy,
+        url_ttl_seconds: int = 3600,
+        list_page_size: int = 1000,
     ) -> ReferenceResolver:
         client, stack = await open_s3_client(endpoint_url)
-        return cls(client, stack, url_ttl_seconds, list_page_size=list_page_size)
+        return cls(client, stack, policy, url_ttl_seconds, list_page_size=list_page_size)
+
+    def _readable(self, uri: str) -> S3Location:
+        location = parse_s3_uri(uri)
+        if not self.policy.may_read(location):
+            raise ReferenceError(
+                f"reference {uri[:200]} is outside the buckets this server may read "
+                "(LINEAGE_REFERENCE_BUCKETS)"
+            )
+        return location
 
     async def resolve(
-        self, uri: str, checksum: bool, *, max_objects: int = 10_000
+        self,
+        uri: str,
+        checksum: bool,
+        *,
+        version_id: str | None = None,
+        max_objects: int = 10_000,
     ) -> list[ResolvedRef]:
-        bucket, key = parse_s3_uri(uri)
+        """What ``uri`` names now (``version_id``: that version of one object)."""
+        location = self._readable(uri)
+        bucket, key = location.bucket, location.key
         if not checksum:
             return [ResolvedRef("", uri, uri, None, {})]
-        with unavailable_on_failure(f"reading {uri}"):
-            if key and not key.endswith("/"):
-                return [_from_head(uri, await self._head(uri, bucket, key))]
+        with unavailable_on_failure(f"reading {uri}"), _no_credentials(uri):
+            if not location.is_prefix:
+                return [_from_head(uri, await self._head(uri, bucket, key, version_id))]
             return await self._expand(uri, bucket, key, max_objects)
 
-    async def _head(self, uri: str, bucket: str, key: str) -> HeadObjectOutputTypeDef:
+    async def _head(
+        self, uri: str, bucket: str, key: str, version_id: str | None = None
+    ) -> HeadObjectOutputTypeDef:
         with _reference_errors(uri):
+            if version_id is not None:
+                return await self._client.head_object(Bucket=bucket, Key=key, VersionId=version_id)
             return await self._client.head_object(Bucket=bucket, Key=key)
 
     async def _expand(
@@ -149,8 +166,7 @@ class ReferenceResolver:
 
         async def worker() -> None:
             for index, ref in todo:  # shared iterator: each ref is taken once
-                _, key = parse_s3_uri(ref.uri)
-                head = await self._head(ref.uri, bucket, key)
+                head = await self._head(ref.uri, bucket, parse_s3_uri(ref.uri).key)
                 results[index] = _from_head(ref.uri, head, relpath=ref.relpath)
 
         try:
@@ -162,13 +178,13 @@ class ReferenceResolver:
         return [ref for ref in results if ref is not None]
 
     async def download_url(self, uri: str, version_id: str | None) -> str:
-        bucket, key = parse_s3_uri(uri)
-        if not key or key.endswith("/"):
+        location = self._readable(uri)
+        if location.is_prefix:
             raise ReferenceError(f"reference {uri} is a prefix, not one object")
-        params = {"Bucket": bucket, "Key": key}
+        params = {"Bucket": location.bucket, "Key": location.key}
         if version_id:
             params["VersionId"] = version_id
-        with unavailable_on_failure(f"presigning {uri}"):
+        with unavailable_on_failure(f"presigning {uri}"), _no_credentials(uri):
             return await self._client.generate_presigned_url(
                 "get_object", Params=params, ExpiresIn=self.url_ttl_seconds
             )
@@ -184,6 +200,19 @@ def _from_head(uri: str, head: HeadObjectOutputTypeDef, relpath: str = "") -> Re
     if version_id and version_id != "null":  # "null": written while versioning was off
         extra["versionID"] = version_id
     return ResolvedRef(relpath, uri, etag, head["ContentLength"], extra)
+
+
+@contextmanager
+def _no_credentials(uri: str) -> Iterator[None]:
+    """No credentials is the operator's configuration, not an outage: retrying will not
+    help, so it is not UNAVAILABLE (``/readyz`` and the start-up log say it too)."""
+    try:
+        yield
+    except NoCredentialsError:
+        raise ReferenceError(
+            f"this server has no S3 credentials to read {uri[:200]}: ask its operator to "
+            "configure them"
+        ) from None
 
 
 @contextmanager

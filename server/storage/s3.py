@@ -11,11 +11,18 @@ from typing import TYPE_CHECKING
 import aiohttp
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
-from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError, ValidationError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    ParamValidationError,
+    ValidationError,
+)
 
 from server.storage.base import (
     HASH_CHUNK,
     BoundedHasher,
+    MissingCredentials,
     ObjectInfo,
     StoreUnavailable,
     UploadTarget,
@@ -66,6 +73,8 @@ def unavailable_on_failure(what: str) -> Iterator[None]:
         yield
     except (ParamValidationError, ValidationError):
         raise
+    except NoCredentialsError as exc:
+        raise MissingCredentials() from exc
     except (BotoCoreError, aiohttp.ClientError) as exc:
         raise StoreUnavailable(f"{what}: {exc}") from exc
     except ClientError as exc:

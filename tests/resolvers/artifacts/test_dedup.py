@@ -16,6 +16,7 @@ from tests.fixtures.artifacts import (
     log_and_commit,
     log_artifact,
     new_run,
+    public_run,
     upload_all,
     versions,
 )
@@ -125,11 +126,12 @@ async def test_held_contents_commit_at_once_in_another_collection(
     store_api: StoreApi, make_user: Any
 ) -> None:
     owner, other = await make_user(), await make_user()
-    owner_run, other_run = await new_run(store_api, owner.key), await new_run(store_api, other.key)
+    owner_run, other_run = await public_run(store_api, owner), await new_run(store_api, other.key)
     shared = content("shared", size=5000)
     await log_and_commit(store_api, owner.key, owner_run, "src", {"weights.bin": shared})
 
-    # another user's project, another name and type: nothing to upload, committed at once
+    # content `other` can read in another user's (public) project, another name and type:
+    # nothing to upload, committed at once (tests/security/test_dedup_oracle.py: private)
     payload = await log_artifact(
         store_api, other.key, other_run, "copy", {"w/weights.bin": shared}, type="model"
     )

@@ -1,15 +1,22 @@
-"""Reference entries on a versioned moto bucket, through logArtifact and manifest entries."""
+"""Reference entries on a versioned moto bucket, through logArtifact and manifest entries.
+
+Every test here runs the service with its buckets in LINEAGE_REFERENCE_BUCKETS, so the
+server reads and signs them (tests/security/test_references.py covers the rest)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from server.settings import Settings
 from tests.fixtures.artifacts import (
     LOG,
     StoreApi,
+    api_reading,
     artifact_path,
     content,
     entries,
@@ -19,6 +26,23 @@ from tests.fixtures.artifacts import (
     versions,
 )
 from tests.fixtures.service import Api
+
+MISSING_BUCKET = "no-such-bucket-here-at-all"
+
+
+@pytest.fixture
+def settings(settings: Settings, versioned_bucket: str, s3_bucket: str) -> Settings:
+    """The session's settings with this test's buckets allowed (store_api uses them too)."""
+    return dataclasses.replace(
+        settings, reference_buckets=(versioned_bucket, s3_bucket, MISSING_BUCKET)
+    )
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[Api]:
+    async with api_reading(settings, *settings.reference_buckets) as running:
+        yield running
+
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -160,7 +184,7 @@ async def test_missing_object_is_bad_input_naming_the_uri(
 async def test_missing_bucket_is_bad_input_naming_the_uri(api: Api, make_user: Any) -> None:
     user = await make_user()
     run = await new_run(api, user.key)
-    uri = "s3://no-such-bucket-here-at-all/x.bin"
+    uri = f"s3://{MISSING_BUCKET}/x.bin"
     body = await api.gql(
         LOG,
         {"input": {"run": run, "name": "r", "type": "t", "entries": [ref("x", uri)]}},

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from server.settings import Settings
 from tests.fixtures import artifacts as fx
-from tests.fixtures.artifacts import StoreApi, content, get, log_and_commit
+from tests.fixtures.artifacts import StoreApi, api_reading, content, get, log_and_commit
 from tests.fixtures.service import Api, unique
 
 UPSERT = """mutation($i: UpsertRunInput!) { upsertRun(input: $i) { id runId path config } }"""
@@ -250,6 +251,15 @@ async def test_one_collection_per_architecture_with_metadata_and_latest(
 
 
 async def test_reference_artifact_records_version_id_and_etag(
+    settings: Settings, make_user: Any, s3_client: Any, versioned_bucket: str
+) -> None:
+    async with api_reading(settings, versioned_bucket) as api:
+        await _reference_artifact_records_version_id_and_etag(
+            api, make_user, s3_client, versioned_bucket
+        )
+
+
+async def _reference_artifact_records_version_id_and_etag(
     api: Api, make_user: Any, s3_client: Any, versioned_bucket: str
 ) -> None:
     user = await make_user("s6")

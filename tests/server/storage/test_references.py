@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
+from server.domain.references import BucketScope, ReferencePolicy
 from server.storage.references import ReferenceError, ReferenceResolver, ResolvedRef
 
 if TYPE_CHECKING:
@@ -16,8 +17,14 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture
-async def resolver(moto_server: str) -> AsyncIterator[ReferenceResolver]:
-    resolver = await ReferenceResolver.create(endpoint_url=moto_server, list_page_size=2)
+async def resolver(
+    moto_server: str, versioned_bucket: str, s3_bucket: str
+) -> AsyncIterator[ReferenceResolver]:
+    allowed = (versioned_bucket, s3_bucket, "test-no-such-bucket", "bucket")
+    policy = ReferencePolicy(allowed=tuple(BucketScope(b) for b in allowed))
+    resolver = await ReferenceResolver.create(
+        endpoint_url=moto_server, policy=policy, list_page_size=2
+    )
     yield resolver
     await resolver.close()
 
