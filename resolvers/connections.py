@@ -6,12 +6,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from strawberry.dataloader import DataLoader
 
 from resolvers.execution import computed_field
-from server.domain.pagination import Page, encode_cursor
+from resolvers.info import Info
+from resolvers.selection import selects_total_count
+from server.domain.pagination import Page, PageKey, Slice, encode_cursor
 
 T = TypeVar("T")
 R = TypeVar("R")
+C = TypeVar("C")
 
 
 @strawberry.type
@@ -52,3 +56,24 @@ class Connection(Generic[T]):
             ),
             count=page.count,
         )
+
+
+async def loaded_connection(
+    info: Info,
+    pages: DataLoader[PageKey, Slice[R]],
+    counts: DataLoader[C, int],
+    key: PageKey,
+    count_key: C,
+    convert: Callable[[R], T],
+) -> Connection[T]:
+    """A connection whose page comes from a per-request loader, batched with the same
+    field of every other parent."""
+    # Asked for now, with the page, so every parent's count lands in one batch: asked
+    # later, parents whose pages come back in a different number of steps would split it.
+    counted = counts.load(count_key) if selects_total_count(info) else None
+    page = await pages.load(key)
+
+    async def count() -> int:
+        return await (counted if counted is not None else counts.load(count_key))
+
+    return Connection.of(page.with_count(count), convert)

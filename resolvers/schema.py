@@ -24,6 +24,7 @@ from resolvers.node import NodeQueries
 from resolvers.projects.mutations import ProjectMutations
 from resolvers.projects.queries import ProjectQueries
 from resolvers.projects.types import Project
+from resolvers.retry import retry_conflicts
 from resolvers.runs.mutations import RunMutations
 from resolvers.runs.queries import RunQueries
 from resolvers.runs.types import Run, Sweep
@@ -35,6 +36,7 @@ Query = merge_types(
 Mutation = merge_types(
     "Mutation", (AccountMutations, ProjectMutations, RunMutations, ArtifactMutations)
 )
+retry_conflicts(Mutation)
 
 
 class LineageSchema(strawberry.Schema):

@@ -14,12 +14,10 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from server.db.database import Database
-from server.db.embedded import database_url
+from server.db.embedded import EmbeddedPostgres
 from server.db.migrations import apply_migrations
 from server.db.pool import create_pool
 from server.domain import accounts
@@ -32,10 +30,11 @@ from server.domain.references import (
 )
 from server.http.documents import DocumentCache
 from server.http.graphql import graphql_endpoint
+from server.http.health import ReadinessChecks, healthz, readyz
 from server.http.metrics import Metrics, metrics_endpoint
 from server.secret import signing_secret
 from server.settings import Settings
-from server.storage.base import MissingCredentials, open_store
+from server.storage.base import open_store
 from server.storage.files_routes import files_routes
 from server.web import web_routes
 from server.worker import Worker
@@ -66,13 +65,20 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         async with AsyncExitStack() as stack:
+            embedded, url = None, settings.database_url
+            if url is None:
+                embedded = EmbeddedPostgres(settings.data_dir)
+                # starting it blocks for about a second; keep the loop free
+                url = await asyncio.to_thread(embedded.start)
             pool = await create_pool(
-                await database_url(settings),
+                url,
                 min_size=settings.pool_min_size,
                 max_size=settings.pool_max_size,
                 statement_timeout_seconds=settings.statement_timeout_seconds,
             )
             stack.push_async_callback(pool.close)
+            if embedded is not None:
+                _supervise(embedded, pool, stack)
             async with pool.acquire() as conn:
                 # a migration may rewrite a big table: no per-statement limit for it
                 await conn.execute("SET statement_timeout = 0")
@@ -105,6 +111,7 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.schema = schema
     app.state.settings = settings
+    app.state.readiness = ReadinessChecks()
     app.state.documents = DocumentCache()
     return app
 
@@ -122,37 +129,6 @@ def tune_garbage_collector() -> None:
 
 
 GC_THRESHOLD = 20_000
-
-
-async def healthz(request: Request) -> Response:
-    return PlainTextResponse("ok")
-
-
-async def readyz(request: Request) -> Response:
-    problems = []
-    try:
-        await request.state.db.pool.fetchval("SELECT 1", timeout=2)
-    except Exception:  # noqa: BLE001 - any failure means not ready
-        problems.append("database unreachable")
-    store = getattr(request.state, "store", None)
-    if store is not None:
-        try:
-            await store.check()
-        except MissingCredentials as exc:
-            problems.append(str(exc))
-        except Exception:  # noqa: BLE001
-            problems.append("store unreachable")
-    references = getattr(request.state, "references", None)
-    # looked up again only while there is a problem: a credentials lookup may be slow
-    if (
-        references is not None
-        and references.problem
-        and (problem := await references.configuration_problem())
-    ):
-        problems.append(problem)
-    if problems:
-        return JSONResponse({"ready": False, "problems": problems}, status_code=503)
-    return JSONResponse({"ready": True})
 
 
 async def _open_storage(settings: Settings, stack: AsyncExitStack) -> dict[str, Any]:
@@ -246,6 +222,23 @@ class LazyReferences:
             await self._resolver.close()
 
 
+def _supervise(embedded: EmbeddedPostgres, pool: Any, stack: AsyncExitStack) -> None:
+    """Restart the embedded Postgres when it dies; the pool then connects to it again."""
+
+    async def reconnect(url: str) -> None:
+        pool.set_connect_args(dsn=url)  # the same unless its socket moved
+        await pool.expire_connections()  # the old server's connections are dead
+
+    task = asyncio.create_task(embedded.supervise(reconnect), name="lineage-postgres")
+
+    async def stop() -> None:  # before the pool closes and the server is stopped
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    stack.push_async_callback(stop)
+
+
 def _start_worker(
     settings: Settings, db: Database, state: dict[str, Any], stack: AsyncExitStack
 ) -> Any:
@@ -255,9 +248,14 @@ def _start_worker(
     task = asyncio.create_task(worker.run_forever(), name="lineage-worker")
 
     async def stop() -> None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        worker.stop()  # between items: each batch of work is its own transaction
+        try:
+            await asyncio.wait_for(asyncio.shield(task), settings.shutdown_timeout_seconds)
+        except TimeoutError:
+            log.warning("the worker did not stop in time; cancelling it")
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     stack.push_async_callback(stop)
     return worker

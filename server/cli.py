@@ -105,6 +105,10 @@ def _serve(settings: Settings) -> None:
         log_level=settings.log_level.lower(),
         # uvicorn's own access log would repeat what /metrics counts
         access_log=settings.log_level == "DEBUG",
+        # SIGTERM: stop accepting, let in-flight requests finish for at most this long,
+        # then run the lifespan's shutdown (worker, pool) and stop the embedded Postgres
+        # (typed int, but any number of seconds works: it goes to asyncio.wait_for)
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,  # type: ignore[arg-type]
     )
 
 

@@ -1,21 +1,35 @@
-"""Per-request DataLoaders: every lookup by key batches into one ``= ANY($1)`` query.
+"""Per-request DataLoaders: every lookup, list page and count a resolver needs is batched
+over all the parents that ask for it in the same step, into one query.
 
 They are built fresh for each request (a module-level loader would cache across users and
 forever) and apply the viewer's read access, so a row the viewer may not read comes back
-as None, exactly like a row that does not exist.
+as None, exactly like a row that does not exist, and lists and counts leave it out.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
 from server.db.database import Database
-from server.domain import accounts, aliases, artifacts, lineage, projects, runs, sweeps
+from server.domain import (
+    accounts,
+    aliases,
+    artifacts,
+    graph,
+    lineage,
+    manifests,
+    projects,
+    runs,
+    sweeps,
+)
 from server.domain.access import Viewer
+from server.domain.pagination import PageKey, Slice
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -31,17 +45,51 @@ def by_key_loader(
     return DataLoader(load_fn=load)
 
 
+def count_loader(fetch: Callable[[Sequence[K]], Awaitable[dict[K, int]]]) -> DataLoader[K, int]:
+    """Counts by key; a key with nothing to count is 0."""
+
+    async def load(keys: list[K]) -> list[int]:
+        found = await fetch(keys)
+        return [found.get(k, 0) for k in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def page_loader(
+    fetch: Callable[[Sequence[PageKey]], Awaitable[list[Slice[V]]]],
+) -> DataLoader[PageKey, Slice[V]]:
+    return DataLoader(load_fn=fetch)
+
+
+@dataclass(frozen=True)
+class LineageKey:
+    request: graph.LineageRequest
+    documents: bool  # the nodes' JSON documents too (see runs.runs_by_ids)
+
+
+@dataclass(frozen=True)
+class LineageRows:
+    """A lineage graph and the rows of its nodes the viewer may read."""
+
+    graph: graph.Graph
+    runs: dict[int, runs.RunRow]
+    artifacts: dict[int, artifacts.ArtifactRow]
+
+
 class Loaders:
     def __init__(self, db: Database, viewer: Viewer | None) -> None:
         self.db = db
         self.viewer = viewer
-        self._extra: dict[str, DataLoader[Any, Any]] = {}
 
-    def extra(self, name: str, make: Callable[[], DataLoader[Any, Any]]) -> DataLoader[Any, Any]:
-        """A loader registered by a later domain (artifacts, lineage) under ``name``."""
-        if name not in self._extra:
-            self._extra[name] = make()
-        return self._extra[name]
+    def clear(self) -> None:
+        """Forget everything: called after a mutation so later fields see its writes.
+        Every loader is a cached property of this object, so dropping each DataLoader
+        found on it drops them all, those added later included."""
+        for name, value in list(vars(self).items()):
+            if isinstance(value, DataLoader):
+                del self.__dict__[name]
+
+    # -- rows by id --------------------------------------------------------------------
 
     @cached_property
     def entity_by_id(self) -> DataLoader[int, accounts.EntityRow | None]:
@@ -78,7 +126,91 @@ class Loaders:
     def collection_by_id(self) -> DataLoader[int, artifacts.CollectionRow | None]:
         return by_key_loader(lambda ids: artifacts.collections_by_ids(self.db, self.viewer, ids))
 
-    # one-hop lineage pages and counts (see server/domain/lineage.py)
+    # -- rows by name, within a parent the viewer already read -------------------------
+
+    @cached_property
+    def project_by_name(self) -> DataLoader[tuple[int, str], projects.ProjectRow | None]:
+        """By (entity id, project name)."""
+        return by_key_loader(lambda keys: projects.projects_by_names(self.db, self.viewer, keys))
+
+    @cached_property
+    def collection_by_name(self) -> DataLoader[tuple[int, str], artifacts.CollectionRow | None]:
+        """By (project id, collection name)."""
+        return by_key_loader(lambda keys: artifacts.collections_by_names(self.db, keys))
+
+    @cached_property
+    def version_by_spec(self) -> DataLoader[tuple[int, str], artifacts.ArtifactRow | None]:
+        """By (collection id, alias or "latest" or "vN")."""
+        return by_key_loader(lambda keys: artifacts.versions_by_specs(self.db, keys))
+
+    @cached_property
+    def best_run(self) -> DataLoader[tuple[int, str, str], runs.RunRow | None]:
+        """By (sweep id, metric, goal)."""
+        return by_key_loader(lambda keys: runs.best_runs(self.db, keys))
+
+    @cached_property
+    def teams_by_user(self) -> DataLoader[int, list[accounts.EntityRow] | None]:
+        return by_key_loader(lambda ids: accounts.teams_by_users(self.db, ids))
+
+    # -- list pages and their counts ---------------------------------------------------
+
+    @cached_property
+    def project_pages(self) -> DataLoader[PageKey, Slice[projects.ProjectRow]]:
+        """Projects of an entity (the key's parent)."""
+        return page_loader(lambda keys: projects.project_pages(self.db, self.viewer, keys))
+
+    @cached_property
+    def project_count(self) -> DataLoader[int, int]:
+        return count_loader(lambda ids: projects.project_counts(self.db, self.viewer, ids))
+
+    @cached_property
+    def run_pages(self) -> DataLoader[PageKey, Slice[runs.RunRow]]:
+        """Runs of a project or a sweep (see runs.run_page_key)."""
+        return page_loader(lambda keys: runs.run_pages(self.db, keys))
+
+    @cached_property
+    def project_run_count(self) -> DataLoader[int, int]:
+        return count_loader(lambda ids: runs.run_counts(self.db, "project", ids))
+
+    @cached_property
+    def sweep_run_count(self) -> DataLoader[int, int]:
+        return count_loader(lambda ids: runs.run_counts(self.db, "sweep", ids))
+
+    @cached_property
+    def sweep_pages(self) -> DataLoader[PageKey, Slice[sweeps.SweepRow]]:
+        return page_loader(lambda keys: sweeps.sweep_pages(self.db, keys))
+
+    @cached_property
+    def sweep_count(self) -> DataLoader[int, int]:
+        return count_loader(lambda ids: sweeps.sweep_counts(self.db, ids))
+
+    @cached_property
+    def collection_pages(self) -> DataLoader[PageKey, Slice[artifacts.CollectionRow]]:
+        return page_loader(lambda keys: artifacts.collection_pages(self.db, keys))
+
+    @cached_property
+    def collection_count(self) -> DataLoader[tuple[int, str | None], int]:
+        """By (project id, type or None)."""
+        return count_loader(lambda keys: artifacts.collection_counts(self.db, keys))
+
+    @cached_property
+    def version_pages(self) -> DataLoader[PageKey, Slice[artifacts.ArtifactRow]]:
+        return page_loader(lambda keys: artifacts.version_pages(self.db, keys))
+
+    @cached_property
+    def version_count(self) -> DataLoader[int, int]:
+        return count_loader(lambda ids: artifacts.version_counts(self.db, ids))
+
+    @cached_property
+    def entry_pages(self) -> DataLoader[PageKey, Slice[manifests.Entry]]:
+        return page_loader(lambda keys: manifests.entry_pages(self.db, keys))
+
+    @cached_property
+    def entry_count(self) -> DataLoader[tuple[int, str | None], int]:
+        """By (version id, prefix or None)."""
+        return count_loader(lambda keys: manifests.entry_counts(self.db, keys))
+
+    # -- lineage: one-hop pages and counts (server/domain/lineage.py), whole graphs ----
 
     @cached_property
     def used_by_page(self) -> DataLoader[lineage.HopKey, lineage.HopPage]:
@@ -116,9 +248,27 @@ class Loaders:
 
         return DataLoader(load_fn=load)
 
-    def clear(self) -> None:
-        """Forget everything: called after a mutation so later fields see its writes."""
-        for name in list(self.__dict__):
-            if name.endswith(("_by_id", "_page", "_count")):
-                del self.__dict__[name]
-        self._extra.clear()
+    @cached_property
+    def lineage(self) -> DataLoader[LineageKey, LineageRows]:
+        """Whole lineage graphs with their nodes' rows: the walks of every parent asking
+        advance together, and the nodes of all of them load in one query per kind (and
+        per whether JSON documents are wanted)."""
+
+        async def load(keys: list[LineageKey]) -> list[LineageRows]:
+            graphs = await graph.lineages(self.db, self.viewer, [k.request for k in keys])
+            rows: dict[bool, tuple[dict[int, runs.RunRow], dict[int, artifacts.ArtifactRow]]] = {}
+            for documents in {k.documents for k in keys}:
+                nodes = [n for k, g in zip(keys, graphs, strict=True) if k.documents == documents
+                         for n in g.nodes]  # fmt: skip
+                run_ids = list(dict.fromkeys(i for kind, i in nodes if kind == graph.RUN))
+                artifact_ids = list(dict.fromkeys(i for kind, i in nodes if kind == graph.ARTIFACT))
+                # the two kinds on two connections at once
+                rows[documents] = await asyncio.gather(
+                    runs.runs_by_ids(self.db, self.viewer, run_ids, documents=documents),
+                    artifacts.artifacts_by_ids(
+                        self.db, self.viewer, artifact_ids, documents=documents
+                    ),
+                )
+            return [LineageRows(g, *rows[k.documents]) for k, g in zip(keys, graphs, strict=True)]
+
+        return DataLoader(load_fn=load)

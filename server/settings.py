@@ -31,8 +31,12 @@ class Settings:
     public_url: str | None = None
     worker_interval: float = 60.0
     gc_grace_seconds: int = 3600
+    # how often the worker lists the blob store for blobs no row records (worker.py)
+    orphan_sweep_seconds: float = 3600.0
     pending_max_age_seconds: int = 24 * 3600
     signed_url_ttl_seconds: int = 3600
+    # how long a SIGTERM waits for in-flight requests (and the worker's current item)
+    shutdown_timeout_seconds: float = 30.0
     log_level: str = "INFO"
     pool_min_size: int = 2
     pool_max_size: int = 20
@@ -61,6 +65,9 @@ class Settings:
             public_url=env.get("LINEAGE_PUBLIC_URL") or None,
             worker_interval=float(env.get("LINEAGE_WORKER_INTERVAL", "60")),
             gc_grace_seconds=int(env.get("LINEAGE_GC_GRACE_SECONDS", "3600")),
+            orphan_sweep_seconds=float(env.get("LINEAGE_ORPHAN_SWEEP_SECONDS", "3600")),
+            pending_max_age_seconds=int(env.get("LINEAGE_PENDING_MAX_AGE_SECONDS", "86400")),
+            shutdown_timeout_seconds=float(env.get("LINEAGE_SHUTDOWN_TIMEOUT", "30")),
             signed_url_ttl_seconds=int(env.get("LINEAGE_SIGNED_URL_TTL_SECONDS", "3600")),
             log_level=env.get("LINEAGE_LOG_LEVEL", "INFO").upper(),
             session_ttl_seconds=int(env.get("LINEAGE_SESSION_TTL_SECONDS", str(7 * 24 * 3600))),

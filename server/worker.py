@@ -10,13 +10,15 @@ once. How a blob that an in-flight log counts on is kept from the collector is t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from dataclasses import dataclass
 
 from server.db.database import Database
 from server.domain.retention import tombstone
 from server.settings import Settings
-from server.storage.base import STAGING_KEY_RE, BlobStore, blob_key
+from server.storage.base import BLOB_KEY_RE, STAGING_KEY_RE, BlobStore, blob_key, is_blob_key
 
 log = logging.getLogger("lineage.worker")
 
@@ -34,6 +36,7 @@ class WorkerStats:
     pending_removed: int = 0
     blobs_deleted: int = 0
     staging_deleted: int = 0
+    orphans_adopted: int = 0
 
 
 class Worker:
@@ -41,24 +44,46 @@ class Worker:
         self.db = db
         self.store = store
         self.settings = settings
+        # listing every blob is the dearest step by far: once per interval, the first one
+        # an interval after start (a restart loop must not turn into a listing loop)
+        self._orphan_sweep_due = time.monotonic() + settings.orphan_sweep_seconds
+        self._stop = asyncio.Event()
 
     async def run_forever(self) -> None:
-        while True:
+        """Passes every worker_interval seconds until ``stop``."""
+        while not self.stopping:
             try:
                 stats = await self.run_once()
                 if stats != WorkerStats():
                     log.info("worker pass: %s", stats)
             except Exception:  # the next pass retries; an outage must not kill the loop
                 log.exception("worker pass failed")
-            await asyncio.sleep(self.settings.worker_interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.settings.worker_interval)
+
+    def stop(self) -> None:
+        """Finish the item (a batch, in its own transaction) in hand, then stop: a pass
+        cancelled halfway could have deleted blobs from the store and not their rows."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
 
     async def run_once(self) -> WorkerStats:
+        """One pass; after ``stop`` it ends at the next step (each ends at its next batch)."""
         stats = WorkerStats()
         stats.expired = await self.expire_ttls()
-        stats.pending_removed = await self.remove_abandoned_pending()
-        await self.mark_unneeded_blobs()
-        stats.blobs_deleted = await self.collect_blobs()
-        stats.staging_deleted = await self.sweep_staging()
+        if not self.stopping:
+            stats.pending_removed = await self.remove_abandoned_pending()
+        if not self.stopping:
+            await self.mark_unneeded_blobs()
+            stats.blobs_deleted = await self.collect_blobs()
+        if not self.stopping:
+            stats.staging_deleted = await self.sweep_staging()
+        if not self.stopping and time.monotonic() >= self._orphan_sweep_due:
+            self._orphan_sweep_due = time.monotonic() + self.settings.orphan_sweep_seconds
+            stats.orphans_adopted = await self.adopt_orphan_blobs()
         return stats
 
     async def expire_ttls(self) -> int:
@@ -74,7 +99,7 @@ class Worker:
                 if ids:
                     await tombstone(conn, ids)
             total += len(ids)
-            if len(ids) < BATCH:
+            if len(ids) < BATCH or self.stopping:
                 return total
 
     async def remove_abandoned_pending(self) -> int:
@@ -136,7 +161,7 @@ class Worker:
                     await self.store.delete([blob_key(s) for s in doomed])
                     await conn.execute("DELETE FROM blobs WHERE sha256 = ANY($1::text[])", doomed)
             total += len(doomed)
-            if len(claimed) < BATCH:
+            if len(claimed) < BATCH or self.stopping:
                 return total
 
     async def sweep_staging(self) -> int:
@@ -169,3 +194,70 @@ class Worker:
             for start in range(0, len(stale), BATCH):
                 await self.store.delete(stale[start : start + BATCH])
             return len(stale)
+
+    async def adopt_orphan_blobs(self) -> int:
+        """Give blobs the store holds without a ``blobs`` row one, marked unneeded, so that
+        the collector deletes them after the grace period unless something needs them.
+
+        Such orphans are left by a commit that promoted its uploads and then failed to
+        record them (the database went away, or the process died, between the two). The
+        sweep deletes nothing itself: it hands them to the collector, whose protocol with
+        the log and commit paths (``collect_blobs``) already decides safely when a blob
+        may go. Why an in-flight commit never loses a blob it is about to record:
+
+        - The commit promotes, then inserts the row. If we list its blob in between, our
+          INSERT either comes first (and the commit's ON CONFLICT DO UPDATE sets
+          unneeded_since back to NULL: in use) or waits for the commit's uncommitted row
+          and then does nothing. Either way the row ends up in use, and the commit's
+          version holds the blob.
+        - The collector deletes a blob only when no manifest entry names it, checked on
+          a fresh snapshot while it holds the row lock. Every commit's PENDING version
+          was logged (and committed, with its manifest) before the commit promoted
+          anything, so while that commit is in flight, or retried, or abandoned but not
+          yet cleaned away after 24 h, its entries keep the adopted blob.
+        - A log that counts an adopted (unneeded) blob as held revives its row under the
+          row lock, so it waits for a collector holding it and then sees it gone.
+        - The listing may be older than a collector's deletion: it saw the blob while its
+          row still existed, and our INSERT waited for the collector, whose transaction
+          deletes the file before the row, and then inserted a row for a blob that is
+          gone. So each adopted blob is looked up in the store while our rows are still
+          uncommitted (a log reviving one waits for us), and the rows of those gone are
+          taken back: after the INSERT no collector can delete an adopted blob, as it
+          only deletes blobs whose rows it has claimed.
+        Nothing but a verified promotion creates a blob key, so an orphan's bytes match
+        its name, and a log may count it as held.
+        """
+        adopted = 0
+        batch: list[tuple[str, int]] = []
+
+        async def adopt() -> int:
+            async with self.db.transaction() as conn:
+                new = [r["sha256"] for r in await conn.fetch(
+                    """INSERT INTO blobs (sha256, size, unneeded_since)
+                       SELECT d, s, clock_timestamp() FROM unnest($1::text[], $2::bigint[]) t(d, s)
+                       ON CONFLICT (sha256) DO NOTHING RETURNING sha256""",
+                    [d for d, _ in batch], [size for _, size in batch],
+                )]  # fmt: skip
+                gone = [d for d in new if await self.store.head(blob_key(d)) is None]
+                if gone:
+                    await conn.execute("DELETE FROM blobs WHERE sha256 = ANY($1::text[])", gone)
+            batch.clear()
+            return len(new) - len(gone)
+
+        async for info in self.store.list("blobs"):
+            match = BLOB_KEY_RE.fullmatch(info.key)
+            if match is None or not is_blob_key(info.key):
+                continue
+            batch.append((match[3], info.size))
+            if len(batch) == BATCH:
+                adopted += await adopt()
+                if self.stopping:
+                    return adopted
+        if batch:
+            adopted += await adopt()
+        if adopted:
+            log.warning(
+                "found %d blobs the database did not know; they go after the grace period unless needed",
+                adopted,
+            )
+        return adopted

@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from resolvers.connections import Connection
+from resolvers.connections import Connection, loaded_connection
 from resolvers.info import Info
 from resolvers.node import Node, node_loader
 from server.domain import accounts, projects
 from server.domain.ids import encode_id
+from server.domain.names import check_name
 from server.domain.pagination import page_args
 
 if TYPE_CHECKING:
@@ -38,7 +39,8 @@ class Entity(Node):
     async def project(self, info: Info, name: str) -> ProjectType | None:
         from resolvers.projects.types import Project
 
-        found = await projects.find_project(info.context.db, info.context.viewer, self.name, name)
+        check_name(name, "project name")
+        found = await info.context.loaders.project_by_name.load((self.row.id, name))
         return Project.of(found) if found else None
 
     @strawberry.field
@@ -47,10 +49,11 @@ class Entity(Node):
     ) -> Connection[ProjectType]:
         from resolvers.projects.types import Project
 
-        page = await projects.list_projects(
-            info.context.db, info.context.viewer, self.row.id, page_args(first, after)
+        loaders = info.context.loaders
+        key = projects.project_page_key(self.row.id, page_args(first, after))
+        return await loaded_connection(
+            info, loaders.project_pages, loaders.project_count, key, self.row.id, Project.of
         )
-        return Connection.of(page, Project.of)
 
 
 @strawberry.type
@@ -70,7 +73,9 @@ class User(Node):
 
     @strawberry.field
     async def teams(self, info: Info) -> list[Entity]:
-        return [Entity.of(e) for e in await accounts.teams_of(info.context.db, self.row.id)]
+        return [
+            Entity.of(e) for e in await info.context.loaders.teams_by_user.load(self.row.id) or []
+        ]
 
 
 @node_loader("Entity")

@@ -8,7 +8,7 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from resolvers.connections import Connection
+from resolvers.connections import Connection, loaded_connection
 from resolvers.enums import ArtifactState, LineageDirection
 from resolvers.execution import row_field
 from resolvers.info import Info
@@ -76,11 +76,13 @@ class Manifest:
         after: str | None = None,
         prefix: str | None = None,
     ) -> Connection[ManifestEntry]:
-        page = await manifests.list_entries(
-            info.context.db, self.version_id, page_args(first, after), prefix
-        )
+        loaders = info.context.loaders
+        key = manifests.entry_page_key(self.version_id, prefix, page_args(first, after))
         committed = self.committed
-        return Connection.of(page, lambda entry: ManifestEntry.of(entry, committed))
+        return await loaded_connection(
+            info, loaders.entry_pages, loaders.entry_count, key, (self.version_id, prefix),
+            lambda entry: ManifestEntry.of(entry, committed),
+        )  # fmt: skip
 
 
 @strawberry.type
@@ -106,12 +108,15 @@ class ArtifactCollection(Node):
     async def versions(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Artifact]:
-        page = await artifacts.list_versions(info.context.db, self.row.id, page_args(first, after))
-        return Connection.of(page, Artifact.of)
+        loaders = info.context.loaders
+        key = artifacts.version_page_key(self.row.id, page_args(first, after))
+        return await loaded_connection(
+            info, loaders.version_pages, loaders.version_count, key, self.row.id, Artifact.of
+        )
 
     @strawberry.field(description='The version an alias points at; "latest" and "vN" work too.')
     async def version(self, info: Info, alias: str) -> Artifact | None:
-        row = await artifacts.version_in_collection(info.context.db, self.row.id, alias)
+        row = await info.context.loaders.version_by_spec.load((self.row.id, alias))
         return Artifact.of(row) if row else None
 
 

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from resolvers.accounts.types import Entity
-from resolvers.connections import Connection
+from resolvers.connections import Connection, loaded_connection
 from resolvers.enums import Visibility
 from resolvers.info import Info
 from resolvers.node import Node, node_loader
 from server.domain import artifacts, runs, sweeps
 from server.domain.ids import encode_id
+from server.domain.names import check_name
 from server.domain.pagination import page_args
 from server.domain.projects import ProjectRow
 
@@ -60,13 +61,12 @@ class Project(Node):
     ) -> Connection[RunType]:
         from resolvers.runs.types import Run
 
-        page = await runs.list_runs(
-            info.context.db,
-            project_id=self.row.id,
-            order=order_by.to_domain() if order_by else None,
-            page=page_args(first, after),
+        loaders = info.context.loaders
+        order = order_by.to_domain() if order_by else None
+        key = runs.run_page_key("project", self.row.id, order, page_args(first, after))
+        return await loaded_connection(
+            info, loaders.run_pages, loaders.project_run_count, key, self.row.id, Run.of
         )
-        return Connection.of(page, Run.of)
 
     @strawberry.field
     async def sweeps(
@@ -74,14 +74,18 @@ class Project(Node):
     ) -> Connection[SweepType]:
         from resolvers.runs.types import Sweep
 
-        page = await sweeps.list_sweeps(info.context.db, self.row.id, page_args(first, after))
-        return Connection.of(page, Sweep.of)
+        loaders = info.context.loaders
+        key = sweeps.sweep_page_key(self.row.id, page_args(first, after))
+        return await loaded_connection(
+            info, loaders.sweep_pages, loaders.sweep_count, key, self.row.id, Sweep.of
+        )
 
     @strawberry.field
     async def artifact_collection(self, info: Info, name: str) -> CollectionType | None:
         from resolvers.artifacts.types import ArtifactCollection
 
-        row = await artifacts.find_collection(info.context.db, self.row.id, name)
+        check_name(name, "artifact name")
+        row = await info.context.loaders.collection_by_name.load((self.row.id, name))
         return ArtifactCollection.of(row) if row else None
 
     @strawberry.field
@@ -94,10 +98,12 @@ class Project(Node):
     ) -> Connection[CollectionType]:
         from resolvers.artifacts.types import ArtifactCollection
 
-        page = await artifacts.list_collections(
-            info.context.db, self.row.id, type, page_args(first, after)
-        )
-        return Connection.of(page, ArtifactCollection.of)
+        loaders = info.context.loaders
+        key = artifacts.collection_page_key(self.row.id, type, page_args(first, after))
+        return await loaded_connection(
+            info, loaders.collection_pages, loaders.collection_count, key, (self.row.id, type),
+            ArtifactCollection.of,
+        )  # fmt: skip
 
 
 @node_loader("Project")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from resolvers.connections import Connection
+from resolvers.connections import Connection, loaded_connection
 from resolvers.enums import LineageDirection, OptimizationGoal, RunState, SortDirection
 from resolvers.execution import row_field
 from resolvers.info import Info
@@ -155,13 +155,12 @@ class Sweep(Node):
         after: str | None = None,
         order_by: RunOrder | None = None,
     ) -> Connection[Run]:
-        page = await runs.list_runs(
-            info.context.db,
-            sweep_id=self.row.id,
-            order=order_by.to_domain() if order_by else None,
-            page=page_args(first, after),
+        loaders = info.context.loaders
+        order = order_by.to_domain() if order_by else None
+        key = runs.run_page_key("sweep", self.row.id, order, page_args(first, after))
+        return await loaded_connection(
+            info, loaders.run_pages, loaders.sweep_run_count, key, self.row.id, Run.of
         )
-        return Connection.of(page, Run.of)
 
     @strawberry.field(
         description='The run whose summary value at metric (a dotted key, e.g. "val.acc") is best; runs without a number there are ignored; null if none has one.'
@@ -169,7 +168,8 @@ class Sweep(Node):
     async def best_run(
         self, info: Info, metric: str, goal: OptimizationGoal = OptimizationGoal.MAXIMIZE
     ) -> Run | None:
-        row = await runs.best_run(info.context.db, self.row.id, metric, goal.value)
+        runs.check_metric(metric)
+        row = await info.context.loaders.best_run.load((self.row.id, metric, goal.value))
         return Run.of(row) if row else None
 
 

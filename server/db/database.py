@@ -2,21 +2,52 @@
 
 It counts round trips (exported as a Prometheus counter, and read by tests that check
 for N+1 queries) and turns connection failures into UNAVAILABLE, so a dead database
-gives clients a clear error and the pool reconnects by itself once it is back.
+gives clients a clear error and the pool reconnects by itself once it is back. Only what
+asyncpg raises is judged: an error from the caller's own code inside a transaction (a
+blob store bug raising FileNotFoundError, say) passes through as it is, to be reported
+as INTERNAL with its traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import asyncpg
 
-from server.db.pool import UNAVAILABLE_ERRORS
+from server.db.pool import CONNECTION_FAILURES
 from server.errors import Unavailable
 
 UNAVAILABLE_MESSAGE = "the database is unreachable; try again shortly"
+
+# what an asyncpg call may raise when the connection is gone (judged by _lost)
+_SUSPECT = (*CONNECTION_FAILURES, asyncpg.exceptions.InterfaceError)
+
+
+def _closed(conn: asyncpg.Connection) -> bool:
+    try:
+        return bool(conn.is_closed())
+    except asyncpg.exceptions.InterfaceError:
+        # A pooled connection whose server closed it is detached from its proxy at once
+        # ("connection has been released back to the pool"); this code only uses a
+        # connection while it has it checked out, so nothing else detaches one.
+        return True
+
+
+def _lost(conn: asyncpg.Connection | None, exc: BaseException) -> bool:
+    """Whether ``exc``, raised by asyncpg, means the database is unreachable or the
+    connection to it is gone. A plain InterfaceError also means misuse (a bug), so it
+    counts only on a connection that is closed: the error a query gets on a connection
+    whose server died since the query before."""
+    if isinstance(exc, CONNECTION_FAILURES):
+        return True
+    return conn is not None and _closed(conn)
+
+
+def _unavailable(exc: BaseException) -> NoReturn:
+    raise Unavailable(UNAVAILABLE_MESSAGE) from exc
 
 
 class Connection:
@@ -28,23 +59,59 @@ class Connection:
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         self._count()
-        return await self.raw.fetch(sql, *args)
+        try:
+            return await self.raw.fetch(sql, *args)
+        except _SUSPECT as exc:
+            if _lost(self.raw, exc):
+                _unavailable(exc)
+            raise
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         self._count()
-        return await self.raw.fetchrow(sql, *args)
+        try:
+            return await self.raw.fetchrow(sql, *args)
+        except _SUSPECT as exc:
+            if _lost(self.raw, exc):
+                _unavailable(exc)
+            raise
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         self._count()
-        return await self.raw.fetchval(sql, *args)
+        try:
+            return await self.raw.fetchval(sql, *args)
+        except _SUSPECT as exc:
+            if _lost(self.raw, exc):
+                _unavailable(exc)
+            raise
 
     async def execute(self, sql: str, *args: Any) -> str:
         self._count()
-        return await self.raw.execute(sql, *args)
+        try:
+            return await self.raw.execute(sql, *args)
+        except _SUSPECT as exc:
+            if _lost(self.raw, exc):
+                _unavailable(exc)
+            raise
 
     async def executemany(self, sql: str, args: list[tuple[Any, ...]]) -> None:
         self._count()
-        await self.raw.executemany(sql, args)
+        try:
+            await self.raw.executemany(sql, args)
+        except _SUSPECT as exc:
+            if _lost(self.raw, exc):
+                _unavailable(exc)
+            raise
+
+    async def copy_records_to_table(
+        self, table: str, *, records: list[tuple[Any, ...]], columns: list[str]
+    ) -> None:
+        self._count()
+        try:
+            await self.raw.copy_records_to_table(table, records=records, columns=columns)
+        except _SUSPECT as exc:
+            if _lost(self.raw, exc):
+                _unavailable(exc)
+            raise
 
 
 class Database:
@@ -61,19 +128,50 @@ class Database:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
         try:
-            async with self.pool.acquire() as conn:
-                yield Connection(conn, self._count)
-        except UNAVAILABLE_ERRORS as exc:
-            raise Unavailable(UNAVAILABLE_MESSAGE) from exc
+            raw = await self.pool.acquire()
+        except _SUSPECT as exc:
+            if _lost(None, exc):
+                _unavailable(exc)
+            raise
+        try:
+            yield Connection(raw, self._count)
+        finally:
+            # a connection found closed is dropped and replaced by the pool
+            await self.pool.release(raw)
 
     @asynccontextmanager
     async def transaction(self, isolation: str = "read_committed") -> AsyncIterator[Connection]:
         """One transaction per mutation: everything inside commits or nothing does."""
-        try:
-            async with self.pool.acquire() as conn, conn.transaction(isolation=isolation):
-                yield Connection(conn, self._count)
-        except UNAVAILABLE_ERRORS as exc:
-            raise Unavailable(UNAVAILABLE_MESSAGE) from exc
+        async with self.connection() as conn:
+            raw = conn.raw
+            transaction = raw.transaction(isolation=isolation)
+            try:
+                await transaction.__aenter__()
+            except _SUSPECT as exc:
+                if _lost(raw, exc):
+                    _unavailable(exc)
+                raise
+            try:
+                yield conn
+            except BaseException as exc:
+                try:
+                    await transaction.__aexit__(type(exc), exc, exc.__traceback__)
+                except BaseException:  # noqa: BLE001 - the caller's error is the one to report
+                    # The rollback failed (the connection is lost or stalled): close the
+                    # connection, which ends the transaction with it, so that the pool
+                    # never hands out one still inside it.
+                    with contextlib.suppress(asyncpg.exceptions.InterfaceError):  # detached
+                        raw.terminate()
+                raise
+            try:
+                await transaction.__aexit__(None, None, None)
+            except _SUSPECT as exc:
+                # whether the commit happened is unknown: the client retries, and every
+                # mutation is safe to run again (a committed commitArtifact answers the
+                # same version, a repeated log deduplicates)
+                if _lost(raw, exc):
+                    _unavailable(exc)
+                raise
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         async with self.connection() as conn:

@@ -73,9 +73,14 @@ async def create_pool(
     return pool
 
 
-# Failures that mean "the database is not reachable right now" rather than a bug.
-UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
+# What an asyncpg call raises when Postgres cannot be reached or the connection to it
+# was lost, rather than because of the query. Only the calls to asyncpg are judged by
+# this (server/db/database.py): an OSError or TimeoutError raised by anything else, such
+# as the blob store, is no database outage. asyncpg's plain InterfaceError is in the
+# list only for a connection that is closed (``is_closed``): it also means misuse.
+CONNECTION_FAILURES: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, or a socket file that is gone while the server is down
+    TimeoutError,  # connect timeout, or command_timeout on a stalled server
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.AdminShutdownError,
@@ -86,5 +91,12 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     # connection due to administrator command") is left waiting for a ReadyForQuery
     # that never comes; the next query on it fails with this before the loss is seen.
     asyncpg.exceptions.InternalClientError,
-    TimeoutError,
+)
+
+
+# Postgres aborted the transaction to resolve a conflict with another one: nothing it did
+# remains, and running it again is expected to succeed (resolvers/retry.py does).
+RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.SerializationError,
 )

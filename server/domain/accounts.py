@@ -154,13 +154,17 @@ async def users_by_ids(db: Queryable, ids: Sequence[int]) -> dict[int, UserRow]:
     return {r["id"]: UserRow(r["id"], r["username"], r["entity_id"]) for r in rows}
 
 
-async def teams_of(db: Queryable, user_id: int) -> list[EntityRow]:
+async def teams_by_users(db: Queryable, user_ids: Sequence[int]) -> dict[int, list[EntityRow]]:
+    """The teams each user is a member of, by name."""
     rows = await db.fetch(
-        """SELECT e.* FROM memberships m JOIN entities e ON e.id = m.entity_id
-            WHERE m.user_id = $1 AND e.is_team ORDER BY e.name""",
-        user_id,
+        """SELECT m.user_id AS member, e.* FROM memberships m JOIN entities e ON e.id = m.entity_id
+            WHERE m.user_id = ANY($1::bigint[]) AND e.is_team ORDER BY e.name""",
+        list(user_ids),
     )
-    return [_entity(r) for r in rows]
+    teams: dict[int, list[EntityRow]] = {user: [] for user in user_ids}
+    for r in rows:
+        teams[r["member"]].append(_entity(r))
+    return teams
 
 
 async def create_team(db: Queryable, viewer: Viewer | None, name: str) -> EntityRow:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from server.db.database import Connection, Database, Queryable
 from server.domain import access
 from server.domain.access import Viewer
-from server.domain.artifacts import ArtifactRow, artifacts_by_ids, get_artifact
+from server.domain.artifacts import ArtifactRow, artifacts_by_ids, get_artifact, lock_collection
 from server.errors import BadUserInput, Conflict, NotFound
 
 
@@ -82,13 +82,16 @@ async def update_aliases(
         raise BadUserInput(f"alias {sorted(both)[0]!r} is both added and removed; pick one")
     async with db.transaction() as conn:
         artifact = await writable_artifact(conn, viewer, version_id)
-        if artifact.state != "COMMITTED":
-            raise Conflict(
-                f"only committed versions take aliases; {artifact.path} is {artifact.state}"
-            )
-        await conn.execute(
-            "SELECT 1 FROM artifact_collections WHERE id = $1 FOR UPDATE", artifact.collection_id
+        # The version's row first, then the collection's, in the order the log path takes
+        # them. The share lock keeps a concurrent delete or TTL expiry (FOR UPDATE) from
+        # turning the version into a tombstone under the new aliases: one that got there
+        # first has finished, and its tombstone is seen here.
+        state = await conn.fetchval(
+            "SELECT state FROM artifact_versions WHERE id = $1 FOR SHARE", version_id
         )
+        if state != "COMMITTED":
+            raise Conflict(f"only committed versions take aliases; {artifact.path} is {state}")
+        await lock_collection(conn, artifact.collection_id)
         if to_remove:
             await conn.execute(
                 """DELETE FROM artifact_aliases

@@ -15,8 +15,17 @@ from server.domain import access
 from server.domain.access import ProjectAccess, Viewer
 from server.domain.ids import encode_id
 from server.domain.manifests import check_storable_text
-from server.domain.names import check_name, parse_artifact_path
-from server.domain.pagination import Page, PageArgs, check_cursor_shape, keyset_after
+from server.domain.names import parse_artifact_path
+from server.domain.pagination import (
+    OnePage,
+    PageArgs,
+    PageKey,
+    Slice,
+    check_cursor_shape,
+    keyset_after,
+    page_key,
+    pages_by_parent,
+)
 from server.errors import BadUserInput
 
 VERSION_SPEC_RE = re.compile(r"v(\d{1,9})")
@@ -99,6 +108,24 @@ SELECT c.*, p.name AS project_name, e.name AS entity_name, p.entity_id, p.visibi
   JOIN entities e ON e.id = p.entity_id"""
 
 
+async def lock_collection(conn: Queryable, collection_id: int) -> None:
+    """Take the collection's row lock, which serialises what must see every commit before
+    it: assigning the next version index, deduplicating against committed versions, and
+    moving aliases. It must be a statement of its own, so that the caller's next statement
+    takes a snapshot after the lock was granted.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: inserting a row that references the collection (a
+    PENDING version, an alias) takes a FOR KEY SHARE lock on it, which FOR UPDATE
+    conflicts with and FOR NO KEY UPDATE does not. A log of held content inserts its
+    version and then commits it in one transaction; with FOR UPDATE, two such logs each
+    held the key-share lock the other waited for, and one was killed as a deadlock. No
+    caller changes the collection's key, so the weaker lock is enough; it still conflicts
+    with itself, which is what serialises the commits."""
+    await conn.execute(
+        "SELECT 1 FROM artifact_collections WHERE id = $1 FOR NO KEY UPDATE", collection_id
+    )
+
+
 def artifact_row(r: asyncpg.Record) -> ArtifactRow:
     """An ArtifactRow from a record that starts with ARTIFACT_COLUMNS."""
     return ArtifactRow(*r[:_ROW_WIDTH])
@@ -142,12 +169,17 @@ async def collections_by_ids(
     return {r["id"]: _collection(r) for r in rows}
 
 
-async def find_collection(db: Queryable, project_id: int, name: str) -> CollectionRow | None:
-    check_name(name, "artifact name")
-    row = await db.fetchrow(
-        f"{_COLLECTION_SELECT} WHERE c.project_id = $1 AND c.name = $2", project_id, name
+async def collections_by_names(
+    db: Queryable, keys: Sequence[tuple[int, str]]
+) -> dict[tuple[int, str], CollectionRow]:
+    """Collections by (project id, name), in projects already checked readable."""
+    rows = await db.fetch(
+        f"""{_COLLECTION_SELECT} WHERE (c.project_id, c.name) IN
+                   (SELECT * FROM unnest($1::bigint[], $2::text[]))""",
+        [project for project, _ in keys],
+        [name for _, name in keys],
     )
-    return _collection(row) if row else None
+    return {(r["project_id"], r["name"]): _collection(r) for r in rows}
 
 
 def _spec_sql(spec: str, collection: str, param: int) -> tuple[str, list[Any]] | None:
@@ -209,67 +241,130 @@ async def find_artifact(db: Queryable, viewer: Viewer | None, path: str) -> Arti
     return artifact_row(row) if row else None
 
 
-async def version_in_collection(db: Queryable, collection_id: int, spec: str) -> ArtifactRow | None:
-    """The version ``spec`` names in a (readable) collection."""
-    found = _spec_sql(spec, "$1", 2)
-    if found is None:
-        return None
-    spec_sql, spec_args = found
-    row = await db.fetchrow(
-        f"{ARTIFACT_SELECT} WHERE v.id = ({spec_sql})", collection_id, *spec_args
-    )
-    return artifact_row(row) if row else None
+def parse_spec(spec: str) -> tuple[str, int | None, str | None] | None:
+    """("latest" | "index" | "alias", index, alias) for a version spec; None when no
+    version can be named so (see ``_spec_sql``, its SQL twin for paths)."""
+    try:
+        check_storable_text(spec, "alias")
+    except BadUserInput:
+        return None  # no alias can be spelled like that, so nothing is named
+    if spec.lower() == "latest":
+        return ("latest", None, None)
+    match = VERSION_SPEC_RE.fullmatch(spec)
+    if match:
+        return ("index", int(match[1]), None)
+    return ("alias", None, spec)
 
 
-async def list_collections(
-    db: Queryable, project_id: int, type_: str | None, page: PageArgs
-) -> Page[CollectionRow]:
-    """Collections of a (readable) project by name, optionally of one type."""
-    check_cursor_shape(page.after, [str])
-    args: list[Any] = [project_id]
-    where = "c.project_id = $1"
-    if type_ is not None:
-        args.append(type_)
-        where += f" AND c.type = ${len(args)}"
-    count_where, count_args = where, list(args)
-    if page.after is not None:
-        where += f" AND {keyset_after([('c.name', 'ASC')], len(args) + 1)}"
-        args += page.after
+async def versions_by_specs(
+    db: Queryable, keys: Sequence[tuple[int, str]]
+) -> dict[tuple[int, str], ArtifactRow]:
+    """The version each spec (an alias, "latest" or "vN") names in its (readable)
+    collection, for many (collection id, spec) pairs in one statement."""
+    wanted = [(key, parsed) for key in keys if (parsed := parse_spec(key[1])) is not None]
+    if not wanted:
+        return {}
     rows = await db.fetch(
-        f"{_COLLECTION_SELECT} WHERE {where} ORDER BY c.name LIMIT {page.first + 1}", *args
+        f"""WITH wanted AS (
+                SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::integer[],
+                                     $5::text[]) AS w(collection_id, spec, kind, index, alias)),
+            found AS (
+                SELECT w.collection_id, w.spec, CASE w.kind
+                    WHEN 'latest' THEN (SELECT l.id FROM artifact_versions l
+                                         WHERE l.collection_id = w.collection_id
+                                           AND l.state = 'COMMITTED'
+                                         ORDER BY l.version_index DESC LIMIT 1)
+                    WHEN 'index' THEN (SELECT l.id FROM artifact_versions l
+                                        WHERE l.collection_id = w.collection_id
+                                          AND l.version_index = w.index)
+                    ELSE (SELECT a.version_id FROM artifact_aliases a
+                           WHERE a.collection_id = w.collection_id
+                             AND lower(a.alias) = lower(w.alias)) END AS id
+                  FROM wanted w)
+            SELECT {ARTIFACT_COLUMNS}, f.collection_id AS wanted_collection, f.spec AS wanted_spec
+              {ARTIFACT_FROM} JOIN found f ON f.id = v.id""",
+        [key[0] for key, _ in wanted],
+        [key[1] for key, _ in wanted],
+        [kind for _, (kind, _, _) in wanted],
+        [index for _, (_, index, _) in wanted],
+        [alias for _, (_, _, alias) in wanted],
     )
-    items = [_collection(r) for r in rows[: page.first]]
-
-    async def count() -> int:
-        return int(
-            await db.fetchval(
-                f"SELECT count(*) FROM artifact_collections c WHERE {count_where}", *count_args
-            )
-        )
-
-    return Page(items, [[c.name] for c in items], len(rows) > page.first, count)
+    return {(r["wanted_collection"], r["wanted_spec"]): artifact_row(r) for r in rows}
 
 
-async def list_versions(db: Queryable, collection_id: int, page: PageArgs) -> Page[ArtifactRow]:
-    """Committed versions and tombstones, newest first (PENDING ones are invisible)."""
+def collection_page_key(project_id: int, type_: str | None, page: PageArgs) -> PageKey:
+    check_cursor_shape(page.after, [str])
+    return page_key(project_id, page, type_)
+
+
+async def collection_pages(db: Queryable, keys: Sequence[PageKey]) -> list[Slice[CollectionRow]]:
+    """Collections of (readable) projects by name, optionally of one type."""
+
+    def one_page(key: PageKey, param: int) -> OnePage:
+        args: list[Any] = []
+        where = "c.project_id = k.parent"
+        if key.shape is not None:
+            args.append(key.shape)
+            where += f" AND c.type = ${param}"
+        after = None
+        if key.after is not None:
+            after = keyset_after([("s.name", "ASC")], param + len(args))
+            args += key.after
+        return OnePage(f"{_COLLECTION_SELECT} WHERE {where}", "s.name", after, args)
+
+    slices = []
+    for rows, has_next in await pages_by_parent(db, keys, one_page):
+        items = [_collection(r) for r in rows]
+        slices.append(Slice(items, [[c.name] for c in items], has_next))
+    return slices
+
+
+async def collection_counts(
+    db: Queryable, keys: Sequence[tuple[int, str | None]]
+) -> dict[tuple[int, str | None], int]:
+    """How many collections each (project id, type or None for any) has."""
+    rows = await db.fetch(
+        """SELECT w.project_id, w.type, count(c.id) AS n
+             FROM unnest($1::bigint[], $2::text[]) AS w(project_id, type)
+             JOIN artifact_collections c
+               ON c.project_id = w.project_id AND (w.type IS NULL OR c.type = w.type)
+            GROUP BY 1, 2""",
+        [project for project, _ in keys],
+        [type_ for _, type_ in keys],
+    )
+    return {(r["project_id"], r["type"]): r["n"] for r in rows}
+
+
+def version_page_key(collection_id: int, page: PageArgs) -> PageKey:
     check_cursor_shape(page.after, [int])
     if page.after is not None and not 0 <= page.after[0] <= MAX_VERSION_INDEX:
         raise BadUserInput("invalid cursor: pass an endCursor from an earlier page")
-    args: list[Any] = [collection_id]
-    where = "v.collection_id = $1 AND v.state <> 'PENDING'"
-    if page.after is not None:
-        where += " AND v.version_index < $2"
-        args += page.after
+    return page_key(collection_id, page)
+
+
+async def version_pages(db: Queryable, keys: Sequence[PageKey]) -> list[Slice[ArtifactRow]]:
+    """Committed versions and tombstones of collections, newest first (PENDING ones are
+    invisible)."""
+
+    def one_page(key: PageKey, param: int) -> OnePage:
+        return OnePage(
+            f"{ARTIFACT_SELECT} WHERE v.collection_id = k.parent AND v.state <> 'PENDING'",
+            "s.version_index DESC",
+            f"s.version_index < ${param}" if key.after else None,
+            list(key.after or ()),
+        )
+
+    slices = []
+    for rows, has_next in await pages_by_parent(db, keys, one_page):
+        items = [artifact_row(r) for r in rows]
+        slices.append(Slice(items, [[a.version_index] for a in items], has_next))
+    return slices
+
+
+async def version_counts(db: Queryable, collection_ids: Sequence[int]) -> dict[int, int]:
     rows = await db.fetch(
-        f"{ARTIFACT_SELECT} WHERE {where} ORDER BY v.version_index DESC LIMIT {page.first + 1}",
-        *args,
+        """SELECT collection_id, count(*) AS n FROM artifact_versions
+            WHERE collection_id = ANY($1::bigint[]) AND state <> 'PENDING' GROUP BY 1""",
+        list(collection_ids),
     )
-    items = [artifact_row(r) for r in rows[: page.first]]
-
-    async def count() -> int:
-        return int(await db.fetchval(
-            "SELECT count(*) FROM artifact_versions WHERE collection_id = $1 AND state <> 'PENDING'",
-            collection_id,
-        ))  # fmt: skip
-
-    return Page(items, [[a.version_index] for a in items], len(rows) > page.first, count)
+    return {r["collection_id"]: r["n"] for r in rows}

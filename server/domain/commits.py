@@ -12,7 +12,7 @@ from server.db.database import Connection, Database
 from server.domain import access
 from server.domain.access import Viewer
 from server.domain.aliases import move_aliases_sql
-from server.domain.artifacts import ArtifactRow, get_artifact
+from server.domain.artifacts import ArtifactRow, get_artifact, lock_collection
 from server.errors import BadUserInput, Conflict, NotFound
 
 # Commit PENDING version $1 of collection $2 with digest $3, logged by run $4, with user
@@ -59,9 +59,8 @@ async def commit_pending(
     FOR UPDATE), so no one else commits, deletes or removes it meanwhile; it passes the
     row's collection, digest, logging run and pending aliases it has in hand."""
     # The collection's row lock serialises commits: indices stay dense (v0, v1, ...) and
-    # two commits of equal content cannot both become versions. It must be a statement
-    # of its own: the commit below needs a snapshot taken after the lock was granted.
-    await conn.execute("SELECT 1 FROM artifact_collections WHERE id = $1 FOR UPDATE", collection)
+    # two commits of equal content cannot both become versions.
+    await lock_collection(conn, collection)
     row = await conn.fetchrow(_COMMIT_SQL, version_id, collection, digest, logged_by, list(aliases))
     assert row is not None
     return int(row["id"]), bool(row["deduplicated"])

@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from server.db.database import Queryable
-from server.domain.pagination import Page, PageArgs, check_cursor_shape
+from server.domain.pagination import (
+    OnePage,
+    PageArgs,
+    PageKey,
+    Slice,
+    check_cursor_shape,
+    page_key,
+    pages_by_parent,
+)
 from server.errors import BadUserInput
 
 MAX_ENTRIES = 100_000
@@ -131,46 +140,63 @@ def _prefix_upper_bound(prefix: str) -> str | None:
     return None
 
 
-async def list_entries(
-    db: Queryable, version_id: int, page: PageArgs, prefix: str | None
-) -> Page[Entry]:
-    """Entries in path order; the (version_id, path) primary key makes this an index scan."""
+def entry_page_key(version_id: int, prefix: str | None, page: PageArgs) -> PageKey:
     check_cursor_shape(page.after, [str])
     if prefix is not None:
         check_storable_text(prefix, "prefix")
-    args: list[Any] = [version_id]
-    where = ["version_id = $1"]
-    lower = prefix or ""
-    if page.after is not None and page.after[0] >= lower:
-        lower, op = page.after[0], ">"
-    else:
-        op = ">="
-    args.append(lower)
-    where.append(f"path {op} $2")
-    upper = _prefix_upper_bound(prefix) if prefix else None
-    if upper is not None:
-        args.append(upper)
-        where.append(f"path < ${len(args)}")
-    rows = await db.fetch(
-        f"""SELECT path, digest, size, ref, extra FROM manifest_entries
-             WHERE {" AND ".join(where)} ORDER BY path LIMIT {page.first + 1}""",
-        *args,
-    )
-    items = [
-        Entry(r["path"], r["digest"], r["size"], r["ref"], r["extra"]) for r in rows[: page.first]
-    ]
+    return page_key(version_id, page, prefix)
 
-    async def count() -> int:
-        count_where = ["version_id = $1", "path >= $2"]
-        count_args: list[Any] = [version_id, prefix or ""]
-        if upper is not None:
-            count_where.append("path < $3")
-            count_args.append(upper)
-        return int(
-            await db.fetchval(
-                f"SELECT count(*) FROM manifest_entries WHERE {' AND '.join(count_where)}",
-                *count_args,
-            )
+
+def _path_range(prefix: str | None, param: int) -> tuple[str, list[Any]]:
+    """``path`` within the prefix: a range the (version_id, path) primary key scans."""
+    upper = _prefix_upper_bound(prefix) if prefix else None
+    if upper is None:
+        return f"path >= ${param}", [prefix or ""]
+    return f"path >= ${param} AND path < ${param + 1}", [prefix, upper]
+
+
+async def entry_pages(db: Queryable, keys: Sequence[PageKey]) -> list[Slice[Entry]]:
+    """Entries of versions in path order, those starting with the key's prefix (its
+    shape) only; an index range scan of the (version_id, path) primary key each."""
+
+    def one_page(key: PageKey, param: int) -> OnePage:
+        prefix = cast(str | None, key.shape)
+        where, args = _path_range(prefix, param)
+        after = None
+        if key.after is not None and key.after[0] >= (prefix or ""):
+            after = f"s.path > ${param + len(args)}"
+            args.append(key.after[0])
+        return OnePage(
+            f"""SELECT path, digest, size, ref, extra FROM manifest_entries
+                 WHERE version_id = k.parent AND {where}""",
+            "s.path",
+            after,
+            args,
         )
 
-    return Page(items, [[e.path] for e in items], len(rows) > page.first, count)
+    slices = []
+    for rows, has_next in await pages_by_parent(db, keys, one_page):
+        items = [Entry(r["path"], r["digest"], r["size"], r["ref"], r["extra"]) for r in rows]
+        slices.append(Slice(items, [[e.path] for e in items], has_next))
+    return slices
+
+
+async def entry_counts(
+    db: Queryable, keys: Sequence[tuple[int, str | None]]
+) -> dict[tuple[int, str | None], int]:
+    """How many entries each (version id, prefix or None) has."""
+    found: dict[tuple[int, str | None], int] = {}
+    by_prefix: dict[str | None, list[int]] = defaultdict(list)
+    for version, prefix in keys:
+        by_prefix[prefix].append(version)
+    for prefix, versions in by_prefix.items():
+        where, args = _path_range(prefix, 2)
+        rows = await db.fetch(
+            f"""SELECT version_id, count(*) AS n FROM manifest_entries
+                 WHERE version_id = ANY($1::bigint[]) AND {where} GROUP BY 1""",
+            sorted(set(versions)),
+            *args,
+        )
+        for r in rows:
+            found[(r["version_id"], prefix)] = r["n"]
+    return found

@@ -1,7 +1,11 @@
-"""Relay pagination with keyset cursors (never OFFSET).
+"""Relay pagination with keyset cursors (never OFFSET), batched over many parents.
 
 A cursor is the sort key of the last row seen, encoded opaquely; the next page is the
 rows strictly after it in the page's order, which stays stable under inserts.
+
+Every list is read for many parents at once (the DataLoaders in server/loaders.py call
+``pages_by_parent``): a page of projects for each of 20 entities, or of runs for each of
+20 projects, is one statement, not 20.
 """
 
 from __future__ import annotations
@@ -9,12 +13,18 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from server.errors import BadUserInput
+
+if TYPE_CHECKING:
+    import asyncpg
+
+    from server.db.database import Queryable
 
 DEFAULT_FIRST = 50
 MAX_FIRST = 1000
@@ -117,3 +127,80 @@ def check_cursor_shape(after: list[Any] | None, types: Sequence[type | tuple[typ
     # cursors come from the client: a forged number must not reach Postgres out of range
     if any(isinstance(v, int) and not _INT64_MIN <= v <= _INT64_MAX for v in after):
         raise BadUserInput("invalid cursor: pass an endCursor from an earlier page")
+
+
+@dataclass(frozen=True)
+class PageKey:
+    """One parent's page request. Requests equal but for the parent share a statement."""
+
+    parent: int
+    first: int
+    after: tuple[Any, ...] | None = None
+    # whatever else selects or orders the rows: a type filter, an ordering, a prefix
+    shape: Hashable = None
+
+
+def page_key(parent: int, page: PageArgs, shape: Hashable = None) -> PageKey:
+    after = tuple(page.after) if page.after is not None else None
+    return PageKey(parent, page.first, after, shape)
+
+
+@dataclass
+class Slice(Generic[T]):
+    """A page without its count (counts are loaded apart, and only when selected)."""
+
+    items: list[T]
+    keys: list[Sequence[Any]]
+    has_next: bool
+
+    def with_count(self, count: Callable[[], Awaitable[int]]) -> Page[T]:
+        return Page(self.items, self.keys, self.has_next, count)
+
+
+@dataclass(frozen=True)
+class OnePage:
+    """How to read one parent's page, for ``pages_by_parent``.
+
+    ``select`` reads the parent's rows, naming the parent ``k.parent`` and its other
+    parameters from the number it was given; ``order`` and ``after`` (the keyset
+    condition, or None) use the select's output columns as ``s.<column>``."""
+
+    select: str
+    order: str
+    after: str | None
+    args: list[Any]
+
+
+async def pages_by_parent(
+    db: Queryable, keys: Sequence[PageKey], one_page: Callable[[PageKey, int], OnePage]
+) -> list[tuple[list[asyncpg.Record], bool]]:
+    """Each key's rows (at most ``first``, in order) and whether more follow.
+
+    One statement per group of keys that differ only in the parent: a LATERAL join runs
+    the page's query once per parent, each stopping at its own page size (an index walk
+    where the order has one). Rows carry ``page_pos`` and ``page_parent`` after the
+    select's own columns, so positional row makers still work."""
+    groups: dict[tuple[int, Any, Hashable], list[int]] = defaultdict(list)
+    for key in keys:
+        groups[(key.first, key.after, key.shape)].append(key.parent)
+    found: dict[PageKey, tuple[list[asyncpg.Record], bool]] = {}
+    for (first, after, shape), parents in groups.items():
+        page = one_page(PageKey(parents[0], first, after, shape), 2)
+        where = f"WHERE {page.after}" if page.after else ""
+        rows = await db.fetch(
+            f"""SELECT x.*, k.parent AS page_parent FROM unnest($1::bigint[]) AS k(parent)
+                CROSS JOIN LATERAL (
+                    SELECT s.*, row_number() OVER (ORDER BY {page.order}) AS page_pos
+                      FROM ({page.select}) s {where}
+                     ORDER BY {page.order} LIMIT {first + 1}) x
+                ORDER BY k.parent, x.page_pos""",
+            sorted(set(parents)),
+            *page.args,
+        )
+        by_parent: dict[int, list[asyncpg.Record]] = defaultdict(list)
+        for row in rows:
+            by_parent[row["page_parent"]].append(row)
+        for parent in parents:
+            got = by_parent.get(parent, [])
+            found[PageKey(parent, first, after, shape)] = (got[:first], len(got) > first)
+    return [found[key] for key in keys]

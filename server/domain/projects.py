@@ -14,7 +14,17 @@ from server.domain.access import ProjectAccess, Viewer
 from server.domain.accounts import require_entity
 from server.domain.manifests import check_storable_text
 from server.domain.names import check_name
-from server.domain.pagination import Page, PageArgs, check_cursor_shape, keyset_after
+from server.domain.pagination import (
+    OnePage,
+    Page,
+    PageArgs,
+    PageKey,
+    Slice,
+    check_cursor_shape,
+    keyset_after,
+    page_key,
+    pages_by_parent,
+)
 from server.errors import Conflict, NotFound
 
 VISIBILITIES = ("PRIVATE", "PUBLIC", "OPEN")
@@ -134,31 +144,58 @@ async def update_project(
     return _project(row)
 
 
-async def list_projects(
-    db: Queryable, viewer: Viewer | None, entity_id: int, page: PageArgs
-) -> Page[ProjectRow]:
-    """Readable projects of an entity, by name."""
+def project_page_key(entity_id: int, page: PageArgs) -> PageKey:
     check_cursor_shape(page.after, [str])
-    members = access.member_entity_ids(viewer)
-    where = f"p.entity_id = $1 AND {access.readable_sql('p', 2)}"
-    args: list[object] = [entity_id, members]
-    if page.after is not None:
-        where += f" AND {keyset_after([('p.name', 'ASC')], 3)}"
-        args += page.after
-    rows = await db.fetch(f"{_SELECT} WHERE {where} ORDER BY p.name LIMIT {page.first + 1}", *args)
-    items = [_project(r) for r in rows[: page.first]]
+    return page_key(entity_id, page)
 
-    async def count() -> int:
-        return int(
-            await db.fetchval(
-                f"SELECT count(*) FROM projects p WHERE p.entity_id = $1"
-                f" AND {access.readable_sql('p', 2)}",
-                entity_id,
-                members,
-            )
+
+async def project_pages(
+    db: Queryable, viewer: Viewer | None, keys: Sequence[PageKey]
+) -> list[Slice[ProjectRow]]:
+    """Readable projects of each entity, by name."""
+
+    def one_page(key: PageKey, param: int) -> OnePage:
+        after = keyset_after([("s.name", "ASC")], param + 1) if key.after else None
+        return OnePage(
+            f"{_SELECT} WHERE p.entity_id = k.parent AND {access.readable_sql('p', param)}",
+            "s.name",
+            after,
+            [access.member_entity_ids(viewer), *(key.after or ())],
         )
 
-    return Page(items, [[p.name] for p in items], len(rows) > page.first, count)
+    slices = []
+    for rows, has_next in await pages_by_parent(db, keys, one_page):
+        items = [_project(r) for r in rows]
+        slices.append(Slice(items, [[p.name] for p in items], has_next))
+    return slices
+
+
+async def project_counts(
+    db: Queryable, viewer: Viewer | None, entity_ids: Sequence[int]
+) -> dict[int, int]:
+    rows = await db.fetch(
+        f"""SELECT p.entity_id, count(*) AS n FROM projects p
+             WHERE p.entity_id = ANY($1::bigint[]) AND {access.readable_sql("p", 2)}
+             GROUP BY 1""",
+        list(entity_ids),
+        access.member_entity_ids(viewer),
+    )
+    return {r["entity_id"]: r["n"] for r in rows}
+
+
+async def projects_by_names(
+    db: Queryable, viewer: Viewer | None, keys: Sequence[tuple[int, str]]
+) -> dict[tuple[int, str], ProjectRow]:
+    """Readable projects by (entity id, name)."""
+    rows = await db.fetch(
+        f"""{_SELECT} WHERE (p.entity_id, p.name) IN
+                   (SELECT * FROM unnest($1::bigint[], $2::text[]))
+               AND {access.readable_sql("p", 3)}""",
+        [entity for entity, _ in keys],
+        [name for _, name in keys],
+        access.member_entity_ids(viewer),
+    )
+    return {(r["entity_id"], r["name"]): _project(r) for r in rows}
 
 
 async def list_readable_projects(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 
@@ -17,7 +18,15 @@ from server.domain import access
 from server.domain.access import Viewer
 from server.domain.ids import encode_id
 from server.domain.names import check_name, check_text, generate_id, parse_object_path
-from server.domain.pagination import Page, PageArgs, check_cursor_shape, keyset_after
+from server.domain.pagination import (
+    OnePage,
+    PageArgs,
+    PageKey,
+    Slice,
+    check_cursor_shape,
+    keyset_after,
+    pages_by_parent,
+)
 from server.domain.projects import writable_project
 from server.errors import BadUserInput, Conflict, NotFound
 
@@ -269,57 +278,75 @@ def _json_path(field: str) -> tuple[str, list[str]] | None:
     return column, keys
 
 
-async def list_runs(
-    db: Queryable,
-    *,
-    project_id: int | None = None,
-    sweep_id: int | None = None,
-    order: RunOrder | None,
-    page: PageArgs,
-) -> Page[RunRow]:
-    """Runs of a project or a sweep (already checked readable), in ``order``."""
-    order = order or RunOrder("createdAt", "DESC")
-    direction = order.direction
-    scope_col, scope_id = (
-        ("r.sweep_id", sweep_id) if sweep_id is not None else ("r.project_id", project_id)
-    )
-    args: list[Any] = [scope_id]
-    json_path = _json_path(order.field)
-    if json_path is None:
-        select_keys = ""
-        columns = [("created_at", direction), ("id", direction)]
-    else:
-        column, keys = json_path
-        args.append(keys)
-        value = f"(r.{column} #> $2::text[])"
-        select_keys = f""",
-            CASE jsonb_typeof({value}) WHEN 'number' THEN 0 WHEN 'null' THEN 2 ELSE
-                 CASE WHEN {value} IS NULL THEN 2 ELSE 1 END END AS k_group,
-            CASE WHEN jsonb_typeof({value}) = 'number' THEN {value}::numeric ELSE 0 END AS k_num,
-            (CASE WHEN jsonb_typeof({value}) = 'string' THEN {value} #>> '{{}}'
-                  WHEN jsonb_typeof({value}) IN ('boolean', 'object', 'array') THEN {value}::text
-                  ELSE '' END) COLLATE "C" AS k_text"""
-        columns = [("k_group", "ASC"), ("k_num", direction), ("k_text", direction),
-                   ("created_at", direction), ("id", direction)]  # fmt: skip
-    where = ""
-    if page.after is not None:
-        after = _restore_key(page.after, json_path is not None)
-        where = f"WHERE {keyset_after(columns, len(args) + 1)}"
-        args += after
-    inner = f"{_SELECT.replace('SELECT r.*', 'SELECT r.*' + select_keys, 1)} WHERE {scope_col} = $1"
-    order_by = ", ".join(f"{c} {d}" for c, d in columns)
-    rows = await db.fetch(
-        f"SELECT * FROM ({inner}) s {where} ORDER BY {order_by} LIMIT {page.first + 1}", *args
-    )
-    items = [run_row(r) for r in rows[: page.first]]
-    cursor_keys = [[_key_value(r[c]) for c, _ in columns] for r in rows[: page.first]]
+# What a run list is scoped by: a project's runs or a sweep's.
+RUN_SCOPES = {"project": "r.project_id", "sweep": "r.sweep_id"}
+_DEFAULT_ORDER = RunOrder("createdAt", "DESC")
 
-    async def count() -> int:
-        return int(
-            await db.fetchval(f"SELECT count(*) FROM runs r WHERE {scope_col} = $1", scope_id)
+
+def run_page_key(scope: str, parent: int, order: RunOrder | None, page: PageArgs) -> PageKey:
+    """The page request for ``run_pages``, its order and cursor checked."""
+    order = order or _DEFAULT_ORDER
+    by_json = _json_path(order.field) is not None
+    after = _restore_key(page.after, by_json) if page.after is not None else None
+    return PageKey(parent, page.first, tuple(after) if after else None, (scope, order))
+
+
+async def run_pages(db: Queryable, keys: Sequence[PageKey]) -> list[Slice[RunRow]]:
+    """Runs of projects or sweeps (already checked readable), each in its key's order."""
+
+    def one_page(key: PageKey, param: int) -> OnePage:
+        scope, order = cast(tuple[str, RunOrder], key.shape)
+        direction = order.direction
+        json_path = _json_path(order.field)
+        args: list[Any] = []
+        if json_path is None:
+            select_keys = ""
+            columns = [("s.created_at", direction), ("s.id", direction)]
+        else:
+            column, keys_ = json_path
+            args.append(keys_)
+            value = f"(r.{column} #> ${param}::text[])"
+            select_keys = f""",
+                CASE jsonb_typeof({value}) WHEN 'number' THEN 0 WHEN 'null' THEN 2 ELSE
+                     CASE WHEN {value} IS NULL THEN 2 ELSE 1 END END AS k_group,
+                CASE WHEN jsonb_typeof({value}) = 'number' THEN {value}::numeric ELSE 0 END AS k_num,
+                (CASE WHEN jsonb_typeof({value}) = 'string' THEN {value} #>> '{{}}'
+                      WHEN jsonb_typeof({value}) IN ('boolean', 'object', 'array') THEN {value}::text
+                      ELSE '' END) COLLATE "C" AS k_text"""
+            columns = [("s.k_group", "ASC"), ("s.k_num", direction), ("s.k_text", direction),
+                       ("s.created_at", direction), ("s.id", direction)]  # fmt: skip
+        after = None
+        if key.after is not None:
+            after = keyset_after(columns, param + len(args))
+            args += key.after
+        select = _SELECT.replace("SELECT r.*", "SELECT r.*" + select_keys, 1)
+        return OnePage(
+            f"{select} WHERE {RUN_SCOPES[scope]} = k.parent",
+            ", ".join(f"{c} {d}" for c, d in columns),
+            after,
+            args,
         )
 
-    return Page(items, cursor_keys, len(rows) > page.first, count)
+    slices = []
+    for key, (rows, has_next) in zip(keys, await pages_by_parent(db, keys, one_page), strict=True):
+        _, order = cast(tuple[str, RunOrder], key.shape)
+        names = ["created_at", "id"]
+        if _json_path(order.field) is not None:
+            names = ["k_group", "k_num", "k_text", *names]
+        items = [run_row(r) for r in rows]
+        cursor_keys: list[Sequence[Any]] = [[_key_value(r[c]) for c in names] for r in rows]
+        slices.append(Slice(items, cursor_keys, has_next))
+    return slices
+
+
+async def run_counts(db: Queryable, scope: str, parents: Sequence[int]) -> dict[int, int]:
+    column = RUN_SCOPES[scope]
+    rows = await db.fetch(
+        f"SELECT {column} AS parent, count(*) AS n FROM runs r"
+        f" WHERE {column} = ANY($1::bigint[]) GROUP BY 1",
+        list(parents),
+    )
+    return {r["parent"]: r["n"] for r in rows}
 
 
 def _key_value(value: Any) -> Any:
@@ -347,14 +374,32 @@ def _restore_key(after: list[Any], by_json: bool) -> list[Any]:
     return after
 
 
-async def best_run(db: Queryable, sweep_id: int, metric: str, goal: str) -> RunRow | None:
+def check_metric(metric: str) -> list[str]:
     keys = metric.split(".")
     if not metric or not all(keys) or len(metric) > 512:
         raise BadUserInput(f"invalid metric {metric!r}: use a dotted summary key like 'val.acc'")
-    direction = "DESC" if goal == "MAXIMIZE" else "ASC"
-    row = await db.fetchrow(
-        f"""{_SELECT} WHERE r.sweep_id = $1 AND jsonb_typeof(r.summary #> $2::text[]) = 'number'
-             ORDER BY (r.summary #> $2::text[])::numeric {direction}, r.created_at, r.id LIMIT 1""",
-        sweep_id, keys,
-    )  # fmt: skip
-    return run_row(row) if row else None
+    return keys
+
+
+async def best_runs(
+    db: Queryable, keys: Sequence[tuple[int, str, str]]
+) -> dict[tuple[int, str, str], RunRow]:
+    """The best run of each (sweep id, metric, goal): the highest (MAXIMIZE) or lowest
+    number at the summary's dotted ``metric``; runs without a number there are ignored."""
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for sweep, metric, goal in keys:
+        groups[(metric, goal)].append(sweep)
+    found: dict[tuple[int, str, str], RunRow] = {}
+    for (metric, goal), sweeps in groups.items():
+        direction = "DESC" if goal == "MAXIMIZE" else "ASC"
+        rows = await db.fetch(
+            f"""SELECT DISTINCT ON (r.sweep_id) {RUN_COLUMNS} {RUN_FROM}
+                 WHERE r.sweep_id = ANY($1::bigint[])
+                   AND jsonb_typeof(r.summary #> $2::text[]) = 'number'
+                 ORDER BY r.sweep_id, (r.summary #> $2::text[])::numeric {direction},
+                          r.created_at, r.id""",
+            sorted(set(sweeps)), check_metric(metric),
+        )  # fmt: skip
+        for r in rows:
+            found[(r["sweep_id"], metric, goal)] = run_row(r)
+    return found

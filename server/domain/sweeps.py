@@ -13,7 +13,16 @@ from server.db.database import Queryable
 from server.domain import access
 from server.domain.access import Viewer
 from server.domain.names import check_name, check_text, generate_id, parse_object_path
-from server.domain.pagination import Page, PageArgs, check_cursor_shape, keyset_after
+from server.domain.pagination import (
+    OnePage,
+    PageArgs,
+    PageKey,
+    Slice,
+    check_cursor_shape,
+    keyset_after,
+    page_key,
+    pages_by_parent,
+)
 from server.domain.projects import writable_project
 from server.domain.runs import check_json_object
 from server.errors import Conflict
@@ -103,22 +112,35 @@ async def create_sweep(
     raise Conflict("could not generate a free sweep id; try again")
 
 
-async def list_sweeps(db: Queryable, project_id: int, page: PageArgs) -> Page[SweepRow]:
-    """Sweeps of a (readable) project, oldest first."""
+def sweep_page_key(project_id: int, page: PageArgs) -> PageKey:
     check_cursor_shape(page.after, [datetime, int])
-    args: list[Any] = [project_id]
-    where = "s.project_id = $1"
-    if page.after is not None:
-        where += f" AND {keyset_after([('s.created_at', 'ASC'), ('s.id', 'ASC')], 2)}"
-        args += page.after
-    rows = await db.fetch(
-        f"{_SELECT} WHERE {where} ORDER BY s.created_at, s.id LIMIT {page.first + 1}", *args
-    )
-    items = [_sweep(r) for r in rows[: page.first]]
+    return page_key(project_id, page)
 
-    async def count() -> int:
-        return int(
-            await db.fetchval("SELECT count(*) FROM sweeps WHERE project_id = $1", project_id)
+
+async def sweep_pages(db: Queryable, keys: Sequence[PageKey]) -> list[Slice[SweepRow]]:
+    """Sweeps of (readable) projects, oldest first."""
+
+    def one_page(key: PageKey, param: int) -> OnePage:
+        columns = [("s.created_at", "ASC"), ("s.id", "ASC")]
+        after = keyset_after(columns, param) if key.after else None
+        return OnePage(
+            f"{_SELECT} WHERE s.project_id = k.parent",
+            "s.created_at, s.id",
+            after,
+            list(key.after or ()),
         )
 
-    return Page(items, [[s.created_at, s.id] for s in items], len(rows) > page.first, count)
+    slices = []
+    for rows, has_next in await pages_by_parent(db, keys, one_page):
+        items = [_sweep(r) for r in rows]
+        slices.append(Slice(items, [[w.created_at, w.id] for w in items], has_next))
+    return slices
+
+
+async def sweep_counts(db: Queryable, project_ids: Sequence[int]) -> dict[int, int]:
+    rows = await db.fetch(
+        "SELECT project_id, count(*) AS n FROM sweeps WHERE project_id = ANY($1::bigint[])"
+        " GROUP BY 1",
+        list(project_ids),
+    )
+    return {r["project_id"]: r["n"] for r in rows}

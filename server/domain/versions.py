@@ -18,7 +18,7 @@ from server.db.database import Connection, Database
 from server.domain import access
 from server.domain.access import Viewer
 from server.domain.aliases import move_aliases_sql
-from server.domain.artifacts import ArtifactRow, find_artifact, get_artifact
+from server.domain.artifacts import ArtifactRow, find_artifact, get_artifact, lock_collection
 from server.domain.commits import commit_pending
 from server.domain.manifests import (
     MAX_ENTRIES,
@@ -400,7 +400,7 @@ async def _log_version(
                 for e in entries
             ]
             names.pop()
-        await conn.raw.copy_records_to_table("manifest_entries", records=records, columns=names)
+        await conn.copy_records_to_table("manifest_entries", records=records, columns=names)
     return logged
 
 
@@ -424,9 +424,7 @@ async def _record_log(
 ) -> None:
     """Record a (deduplicated) log of a committed version and move the aliases onto it."""
     if aliases:  # alias moves are serialised by the collection's row lock
-        await conn.execute(
-            "SELECT 1 FROM artifact_collections WHERE id = $1 FOR UPDATE", collection
-        )
+        await lock_collection(conn, collection)
     await conn.execute(_RECORD_LOG_SQL, run_id, version_id, collection, list(aliases))
 
 

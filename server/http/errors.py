@@ -1,9 +1,12 @@
 """Turning GraphQL errors into what clients see: always an ``extensions.code``.
 
 Expected errors keep their code and message; errors without a path come from parsing,
-validation or variable coercion (the client's fault: BAD_USER_INPUT); a database or store
-outage is UNAVAILABLE; everything else is masked as INTERNAL and logged with the request
-id, so no stack trace or SQL ever reaches a client.
+validation or variable coercion (the client's fault: BAD_USER_INPUT); a database outage
+(``Unavailable``, raised by server/db/database.py for what asyncpg raises when the
+connection fails) or a store outage (``StoreUnavailable``) is UNAVAILABLE; everything else
+is masked as INTERNAL and logged with its traceback and the request id, so no stack trace
+or SQL ever reaches a client. An OSError is not an outage by its type: only the code that
+talks to Postgres or the store can tell a lost connection from a bug.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from typing import Any
 import asyncpg
 from graphql import GraphQLError
 
-from server.db.pool import UNAVAILABLE_ERRORS
 from server.errors import ServiceError, Unavailable
 from server.storage.base import StoreUnavailable
 
@@ -25,7 +27,6 @@ def error_body(code: str, message: str) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code}}]}
 
 
-_UNAVAILABLE = (*UNAVAILABLE_ERRORS, StoreUnavailable)
 MAX_MESSAGE_CHARS = 2000
 
 
@@ -55,7 +56,7 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
             "a database statement of this request ran past the server's time limit: ask "
             "for less (smaller pages, lower depth or limit), or split the request"
         )
-    elif isinstance(original, _UNAVAILABLE):
+    elif isinstance(original, StoreUnavailable):
         code = "UNAVAILABLE"
         formatted["message"] = Unavailable(
             "a backing service is unreachable; try again shortly"

@@ -39,11 +39,20 @@ class GraphQLResponse(JSONResponse):
     """orjson when it can (a 10,000-node answer serialises ~6x faster), the standard
     encoder for what orjson refuses (integers past 64 bits in JSON scalars)."""
 
+    def __init__(self, content: dict[str, Any]) -> None:
+        # for the metrics: whether the answer carries errors, known without reading the
+        # body (whose data may well hold the bytes "errors", e.g. as a summary key)
+        self.has_errors = bool(content.get("errors"))
+        super().__init__(content)
+
     def render(self, content: Any) -> bytes:
         try:
             return orjson.dumps(content)
         except TypeError:
             return super().render(content)
+
+
+_SHUTTING_DOWN = "the server is shutting down and did not finish this request; send it again"
 
 
 def _bad_request(message: str) -> JSONResponse:
@@ -63,6 +72,10 @@ async def graphql_endpoint(request: Request) -> Response:
             response, operation_type = await _handle(request, request_id)
     except ServiceError as exc:
         response = JSONResponse(error_body(exc.code, exc.message), status_code=exc.http_status)
+    except asyncio.CancelledError:
+        # Shutting down, and the request outlived LINEAGE_SHUTDOWN_TIMEOUT: its
+        # transaction was rolled back, so the client may simply send it again.
+        response = JSONResponse(error_body("UNAVAILABLE", _SHUTTING_DOWN), status_code=503)
     except TimeoutError:
         if deadline.expired():
             response = JSONResponse(error_body("QUERY_TOO_COMPLEX", _deadline_message(request)))
@@ -73,7 +86,10 @@ async def graphql_endpoint(request: Request) -> Response:
         # never a bare 500 without a code or request id
         log.exception("request %s failed", request_id)
         response = JSONResponse(error_body("INTERNAL", _internal_message(request_id)), 500)
-    outcome = "ok" if response.status_code == 200 and b'"errors"' not in response.body else "error"
+    # anything but an executed document without errors (bad JSON, parse errors, refused
+    # requests) answers with errors
+    succeeded = isinstance(response, GraphQLResponse) and not response.has_errors
+    outcome = "ok" if succeeded and response.status_code == 200 else "error"
     metrics.requests.labels(operation_type, outcome).inc()
     metrics.latency.labels(operation_type).observe(time.perf_counter() - started)
     response.headers["x-request-id"] = request_id

@@ -70,7 +70,10 @@ class BlobStore(Protocol):
     async def promote(self, staging_key: str, sha256: str, size: int) -> bool:
         """Verify the staged bytes and make them the blob; False if missing or wrong.
 
-        The staging object is gone afterwards either way.
+        The staging object is gone afterwards either way. A staged object that is gone
+        while its blob exists (with the declared size) counts as promoted: an earlier
+        attempt of the same commit promoted it and then failed to record it, and only a
+        verified promotion ever creates a blob.
         """
         ...
 

@@ -10,6 +10,11 @@ match, stamping it with a MAC (an extended attribute, see ``_staged_mac``) that 
 service can make. ``promote`` trusts a staged file carrying a valid stamp without reading
 it again; a file without one (a filesystem without user xattrs, or bytes that did not
 come through the handler) is hashed as before. Either way, wrong bytes never become a blob.
+
+Durability (server/storage/durable.py): an upload is answered only once its bytes, its
+stamp and its staging directory entry are synced to disk, and ``promote_many`` returns
+only once the blobs' directory entries are; so a commit, which records blobs after
+promoting them, never points at a blob an OS crash can lose or cut short.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from server.storage.base import (
     is_blob_key,
     is_staging_key,
 )
+from server.storage.durable import make_dirs, sync_dir, sync_dirs
 
 SIGNATURE_CONTEXT = "lineage-files-v1"
 STAGED_MAC_CONTEXT = b"lineage-staged-v1"
@@ -231,6 +237,7 @@ class FolderStore:
                 except FileNotFoundError:
                     with contextlib.suppress(FileExistsError):
                         os.mkdir(path)
+                    sync_dir(os.path.dirname(path))  # promote syncs only the last level
                     continue
             except OSError:
                 return
@@ -286,8 +293,12 @@ class FolderStore:
                     if exc.errno not in (errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM):
                         raise
                     self._xattrs = False  # unsupported here: promote will hash instead
+            # bytes and stamp on disk before the file counts as verified: promote trusts
+            # the stamp without reading the bytes again, also after a crash
+            os.fsync(out.fd)
             out.close()
             _install(out.path, dest)
+            sync_dir(os.path.dirname(dest))
         except BaseException:
             out.discard()
             raise
@@ -341,6 +352,11 @@ class FolderStore:
             self._promote_one(staging_key, sha256, size, staged, blob)
             for (staging_key, sha256, size), (staged, blob) in zip(items, paths, strict=True)
         ]
+        # the moves on disk before any blob counts as stored (the caller records them next)
+        promoted = {
+            blob.rpartition("/")[0] for (_, blob), ok in zip(paths, results, strict=True) if ok
+        }
+        sync_dirs(promoted, anywhere_on=str(self.root))
         for directory in {staged.rpartition("/")[0] for staged, _ in paths}:
             _remove_empty_dir(Path(directory))
         return results
@@ -357,7 +373,7 @@ class FolderStore:
         try:
             info = os.lstat(staged)
         except FileNotFoundError:
-            return False
+            return _holds_blob(blob, size)
         if (
             stat.S_ISREG(info.st_mode)
             and info.st_size == size
@@ -380,7 +396,7 @@ class FolderStore:
         try:
             os.replace(staged, claimed)
         except FileNotFoundError:
-            return False
+            return _holds_blob(blob, size)
         installed = False
         try:
             info = os.lstat(claimed)
@@ -389,6 +405,7 @@ class FolderStore:
             if not _file_matches(Path(claimed), sha256, size):
                 return False
             if not os.path.lexists(blob):  # an existing blob is never touched
+                _sync_file(claimed)  # these bytes may not have come through the handler
                 _install(claimed, blob)
                 installed = True
             return True
@@ -449,12 +466,33 @@ class FolderStore:
         return None
 
 
+def _holds_blob(blob: str, size: int) -> bool:
+    """Whether a staged upload that is gone was promoted already: by an earlier attempt of
+    the same commit whose transaction then failed (a deadlock, a lost database), or by a
+    commit of other content racing this one. Only a verified promotion creates a blob, so
+    one that exists holds exactly the bytes its name says."""
+    try:
+        info = os.lstat(blob)
+    except FileNotFoundError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size == size
+
+
 def _install(src: str | Path, dest: str | Path) -> None:
+    """Move a file into place; the caller syncs the destination's directory."""
     try:
         os.replace(src, dest)
     except FileNotFoundError:  # the first file in this directory
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        make_dirs(os.path.dirname(dest))
         os.replace(src, dest)
+
+
+def _sync_file(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class _TempFile:

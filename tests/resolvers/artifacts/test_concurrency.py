@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from tests.fixtures.artifacts import (
+    ALIASES,
     COMMIT,
     DELETE,
     StoreApi,
@@ -119,5 +120,30 @@ async def test_dedup_racing_a_delete_never_lands_on_a_tombstone(
     orphans = await db.fetchval(
         """SELECT count(*) FROM artifact_aliases a JOIN artifact_versions v ON v.id = a.version_id
             WHERE v.state <> 'COMMITTED'"""
+    )
+    assert orphans == 0
+
+
+async def test_aliases_racing_a_delete_never_land_on_a_tombstone(
+    api: Any, make_user: Any, db: Any
+) -> None:
+    user = await make_user()
+    run = await new_run(api, user.key)
+    names = [f"al{i}" for i in range(10)]
+    for name in names:
+        v0 = await log_and_commit(api, user.key, run, name, {"f": content(name)})
+        deleted, aliased = await asyncio.gather(
+            api.gql(DELETE, {"id": v0["id"], "da": True}, key=user.key),
+            api.gql(ALIASES, {"id": v0["id"], "add": ["mine"]}, key=user.key),
+        )
+        assert deleted["data"]["deleteArtifact"]["state"] == "DELETED"
+        # aliased before the delete (which then removed the alias), or refused after it
+        if "errors" in aliased:
+            assert aliased["errors"][0]["extensions"]["code"] == "CONFLICT"
+    _, project, _ = run.split("/")
+    orphans = await db.fetchval(
+        """SELECT count(*) FROM artifact_aliases a JOIN artifact_versions v ON v.id = a.version_id
+            JOIN projects p ON p.id = v.project_id WHERE p.name = $1""",
+        project,
     )
     assert orphans == 0

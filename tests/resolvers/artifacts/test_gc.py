@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from server.db.database import Database
-from server.storage.base import BlobStore
+from server.domain.ids import decode_id_of
+from server.storage.base import BlobStore, staging_key
 from server.worker import Worker
 from tests.fixtures.artifacts import (
     COMMIT,
@@ -140,3 +141,61 @@ async def test_abandoned_pending_versions_and_their_uploads_are_cleaned(
 async def _keys(store: BlobStore, prefix: str) -> Any:
     async for info in store.list(prefix):
         yield info.key
+
+
+async def _promote_without_recording(
+    blob_store: BlobStore, payload: dict[str, Any], data: bytes
+) -> None:
+    """What a commit leaves behind when the database fails between promoting its uploads
+    and recording them: the blob in the store, no row for it."""
+    version_id = decode_id_of(payload["artifact"]["id"], "Artifact")
+    assert await blob_store.promote(staging_key(str(version_id), sha(data)), sha(data), len(data))
+
+
+async def test_blobs_promoted_but_never_recorded_are_swept_unless_a_commit_needs_them(
+    store_api: StoreApi, make_user: Any, blob_store: BlobStore,
+    make_worker: Callable[..., Worker], db: Database,
+) -> None:  # fmt: skip
+    user = await make_user()
+    run = await new_run(store_api, user.key)
+    abandoned, in_flight = content("abandoned"), content("in-flight")
+    for name, data in (("gone", abandoned), ("kept", in_flight)):
+        payload = await log_artifact(store_api, user.key, run, name, {"x": data})
+        await upload_all(store_api, payload, {"x": data})
+        await _promote_without_recording(blob_store, payload, data)
+        if name == "gone":  # its client never came back: the pending version is cleaned away
+            await make_worker(pending_max_age_seconds=0).run_once()
+        else:
+            kept = payload
+    for data in (abandoned, in_flight):
+        assert await db.fetchval("SELECT count(*) FROM blobs WHERE sha256 = $1", sha(data)) == 0
+
+    sweeping = make_worker(orphan_sweep_seconds=0, gc_grace_seconds=0)
+    stats = await sweeping.run_once()
+    assert stats.orphans_adopted >= 2
+    # the collector runs before the sweep in a pass: the next pass deletes
+    stats = await sweeping.run_once()
+    assert stats.blobs_deleted >= 1
+    assert await blob_store.head(blob_key_of(abandoned)) is None
+    # the blob its PENDING version names stays, and the commit's retry succeeds
+    assert await blob_store.head(blob_key_of(in_flight)) is not None
+    committed = await store_api.ok(COMMIT, {"id": kept["artifact"]["id"]}, key=user.key)
+    assert committed["commitArtifact"]["state"] == "COMMITTED"
+    assert await download_all(store_api, user.key, artifact_path(run, "kept", "v0")) == {
+        "x": in_flight
+    }
+    await sweeping.run_once()
+    assert await blob_store.head(blob_key_of(in_flight)) is not None
+
+
+async def test_the_orphan_sweep_waits_for_its_interval(
+    store_api: StoreApi, make_user: Any, blob_store: BlobStore, make_worker: Callable[..., Worker]
+) -> None:
+    user = await make_user()
+    run = await new_run(store_api, user.key)
+    data = content("not yet")
+    payload = await log_artifact(store_api, user.key, run, "ds", {"x": data})
+    await upload_all(store_api, payload, {"x": data})
+    await _promote_without_recording(blob_store, payload, data)
+    stats = await make_worker(gc_grace_seconds=0).run_once()  # default: an hour after start
+    assert stats.orphans_adopted == 0

@@ -69,3 +69,20 @@ async def test_metrics_export_latency_sql_and_pool_gauges(api: Api) -> None:
         "lineage_db_pool_size",
         "lineage_db_pool_max",
     } <= names
+
+
+async def test_metrics_outcome_comes_from_the_errors_not_from_the_bytes(
+    api: Api, make_user: Any
+) -> None:
+    """An answer whose data holds the word "errors" (here a config key) succeeded."""
+    alice = await make_user("a")
+    await api.ok(
+        'mutation { upsertRun(input: {project: "m", runId: "r", config: {errors: 3}}) { id } }',
+        key=alice.key,
+    )
+    before = await request_counts(api)
+    data = await api.ok(f'{{ run(path: "{alice.name}/m/r") {{ config }} }}', key=alice.key)
+    assert data == {"run": {"config": {"errors": 3}}}
+    after = await request_counts(api)
+    assert after.get(("query", "ok"), 0) - before.get(("query", "ok"), 0) == 1
+    assert after.get(("query", "error"), 0) == before.get(("query", "error"), 0)

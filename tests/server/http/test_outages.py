@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,6 +57,36 @@ async def test_unexpected_errors_are_masked_as_internal_and_logged_with_the_requ
     assert logged
     assert logged[0].exc_info is not None
     assert "sweeps" in str(logged[0].exc_info[1])
+
+
+async def test_a_store_failure_that_is_no_outage_is_internal_with_its_traceback(
+    settings: Settings, tmp_path: Path, make_user: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An OSError from the folder store (here: a file where the blob's directory belongs)
+    is a fault to report, not "the database is unreachable; try again"."""
+    from tests.fixtures.artifacts import COMMIT, content, log_artifact, new_run, sha, upload_all
+
+    user = await make_user()
+    app_settings = dataclasses.replace(settings, data_dir=tmp_path)
+    async with running_api(app_settings) as api:
+        run = await new_run(api, user.key)
+        files = {"a.bin": content("planted")}
+        payload = await log_artifact(api, user.key, run, "ds", files)
+        await upload_all(api, payload, files)
+        digest = sha(files["a.bin"])
+        fan_out = tmp_path / "blobs" / "blobs" / digest[:2]
+        shutil.rmtree(fan_out)
+        fan_out.write_bytes(b"not a directory")
+        with caplog.at_level(logging.ERROR, logger="lineage.errors"):
+            response = await api.post(COMMIT, {"id": payload["artifact"]["id"]}, user.key)
+    (error,) = response.json()["errors"]
+    assert error["extensions"] == {"code": "INTERNAL"}
+    request_id = response.headers["x-request-id"]
+    assert request_id in error["message"]
+    logged = [r for r in caplog.records if request_id in r.getMessage()]
+    assert logged
+    assert logged[0].exc_info is not None
+    assert isinstance(logged[0].exc_info[1], NotADirectoryError)
 
 
 @pytest.fixture

