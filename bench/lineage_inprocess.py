@@ -14,14 +14,17 @@ import lineage_queries as lq
 from _common import ms, percentile, timed
 from lineage_report import Sample
 
+from server.context import Context
 from server.db.database import Database
 from server.http.documents import DocumentCache, prepare_document
+from server.settings import Settings
 
 # parsed and validated once per document, as the endpoint's cache does
 DOCUMENTS = DocumentCache()
 
 if TYPE_CHECKING:
     from lineage import Bench
+    from resolvers.schema import LineageSchema
 
 
 WALKS = ("CTE", "CTE no-access", "BFS walk", "CTE+edges", "graph.lineage")
@@ -86,15 +89,20 @@ async def compare_walks(b: Bench, full: list[lq.Start]) -> None:
     b.results.walks = rows
 
 
+def served_schema(b: Bench) -> tuple[Settings, LineageSchema]:
+    """The settings and schema `lineage serve` runs with (LINEAGE_FAST_EXECUTION included)."""
+    from resolvers.schema import lineage_schema
+
+    settings = Settings.from_env(data_dir=b.server.data_dir)
+    return settings, lineage_schema(fast_execution=settings.fast_execution)
+
+
 async def execute_in_process(b: Bench, query: str, variables: dict[str, Any]) -> tuple[float, Any]:
     """schema.execute with a Context built here, as the endpoint builds it (no auth, no HTTP)."""
-    from resolvers.schema import schema
-    from server.context import Context
-    from server.settings import Settings
-
+    settings, schema = served_schema(b)
     context = Context(
-        db=Database(b.pool), viewer=b.viewer, settings=Settings(data_dir=b.server.data_dir),
-        request_id="bench", document=await prepare_document(query, DOCUMENTS),
+        db=Database(b.pool), viewer=b.viewer, settings=settings, request_id="bench",
+        document=await prepare_document(query, DOCUMENTS),
     )  # fmt: skip
     seconds, result = await timed(
         lambda: schema.execute(query, variable_values=variables, context_value=context)
@@ -165,16 +173,13 @@ async def profile_execute(b: Bench, start: lq.Start) -> None:
     import io
     import pstats
 
-    from resolvers.schema import schema
-    from server.context import Context
-    from server.settings import Settings
-
     db = Database(b.pool)
     variables = {"path": start.path, "direction": "DOWNSTREAM"}
+    settings, schema = served_schema(b)
     profiler = cProfile.Profile()
     for _ in range(3):
         context = Context(
-            db=db, viewer=b.viewer, settings=Settings(data_dir=b.server.data_dir), request_id="p",
+            db=db, viewer=b.viewer, settings=settings, request_id="p",
             document=await prepare_document(lq.Q2, DOCUMENTS),
         )  # fmt: skip
         profiler.enable()

@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from resolvers.execution import computed_field
+from resolvers.fields import computed_field
 from resolvers.info import Info
 from resolvers.selection import selects_total_count
 from server.domain.pagination import Page, PageKey, Slice, encode_cursor

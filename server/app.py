@@ -58,7 +58,7 @@ async def _bootstrap_admin(db: Database, settings: Settings) -> None:
 
 
 def create_app(settings: Settings) -> Starlette:
-    from resolvers.schema import schema
+    from resolvers.schema import lineage_schema
 
     metrics = Metrics()
 
@@ -109,7 +109,7 @@ def create_app(settings: Settings) -> Starlette:
         ],
         lifespan=lifespan,
     )
-    app.state.schema = schema
+    app.state.schema = lineage_schema(fast_execution=settings.fast_execution)
     app.state.settings = settings
     app.state.readiness = ReadinessChecks()
     app.state.documents = DocumentCache()

@@ -51,6 +51,9 @@ class Settings:
     session_ttl_seconds: int = 7 * 24 * 3600
     # `lineage serve` on a brand-new database creates user "admin" and prints its key
     bootstrap_admin: bool = False
+    # False answers every request through graphql-core's own execution path, without the
+    # fast executor (resolvers/execution.py): the same answers, big ones slower
+    fast_execution: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -78,6 +81,7 @@ class Settings:
             ),
             request_timeout_seconds=float(env.get("LINEAGE_REQUEST_TIMEOUT_SECONDS", "60")),
             statement_timeout_seconds=float(env.get("LINEAGE_STATEMENT_TIMEOUT_SECONDS", "30")),
+            fast_execution=_flag(env, "LINEAGE_FAST_EXECUTION", default=True),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "data_dir" in given:
@@ -92,3 +96,16 @@ class Settings:
     @property
     def effective_storage_url(self) -> str:
         return self.storage_url or (self.data_dir / "blobs").resolve().as_uri()
+
+
+_FLAG_VALUES = {"1": True, "true": True, "yes": True, "on": True,
+                "0": False, "false": False, "no": False, "off": False}  # fmt: skip
+
+
+def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value not in _FLAG_VALUES:
+        raise ValueError(f"{name} must be 1 or 0 (or true/false, yes/no, on/off), not {value!r}")
+    return _FLAG_VALUES[value]

@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 
 from resolvers.connections import Connection, loaded_connection
 from resolvers.enums import ArtifactState, LineageDirection
-from resolvers.execution import row_field
+from resolvers.fields import row_field
 from resolvers.info import Info
 from resolvers.lineage.fields import hop_connection, lineage_graph
 from resolvers.node import NODE_ID_DESCRIPTION, Node, node_loader

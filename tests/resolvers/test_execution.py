@@ -4,30 +4,39 @@ The fast path completes flat objects, and whole lists of them, without graphql-c
 per-field machinery, and must fall back whenever that would change the answer. Each test
 runs the same document through the fast context and through strawberry's default one and
 compares ``data`` and the formatted ``errors``: on a real lineage graph through the
-project's schema, on a small schema built here for the fallbacks (nulls in non-null
-fields, enums, unexpected classes, unserializable values, ``__typename``), and a count of
-graphql-core's ``complete_value`` calls shows the fast path is really taken.
+project's schema built both ways (``LINEAGE_FAST_EXECUTION`` on and off), on a small
+schema built here for the fallbacks (nulls in non-null fields, enums, unexpected classes,
+unserializable values, ``__typename``, types that do not opt in, permission classes, an
+extension with a resolve hook), and a count of graphql-core's ``complete_value`` calls
+shows the fast path is really taken. The import check (execution_guard.py) is shown to
+refuse a graphql-core whose methods changed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Callable
 from enum import Enum
+from importlib.metadata import version
 from types import SimpleNamespace
 from typing import Annotated, Any, NewType
 
 import pytest
 import strawberry
+from strawberry.extensions import SchemaExtension
+from strawberry.permission import BasePermission
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from resolvers.execution import FastExecutionContext, speed_up_unions
-from resolvers.schema import schema as served
+from resolvers.execution import fast_execution_context, speed_up_unions
+from resolvers.execution_guard import IncompatibleLibraries, check_libraries
+from resolvers.schema import lineage_schema
 from server.context import Context
 from server.db.database import Database
 from server.domain.accounts import authenticate
 from server.settings import Settings
-from tests.fixtures.service import Api
+from tests.fixtures.service import Api, running_api
 from tests.resolvers.lineage.lab import Lab
 
 Outcome = tuple[Any, list[dict[str, Any]], str]
@@ -102,19 +111,18 @@ async def lab(api: Api, make_user: Any) -> Lab:
 
 @pytest.mark.parametrize("name", QUERIES)
 async def test_the_project_schema_answers_as_the_normal_path(
-    name: str, lab: Lab, db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    name: str, lab: Lab, db: Database, settings: Settings
 ) -> None:
     viewer = await authenticate(db, f"Bearer {lab.key}")
     variables = {"p": lab.art("raw"), "r": lab.run_path("train"), "yes": True}
 
-    async def run() -> Outcome:
+    async def run(schema: strawberry.Schema) -> Outcome:
         # a fresh context each time: loaders cache per request
         context = Context(db=db, viewer=viewer, settings=settings, request_id="t")
-        return outcome(await served.execute(QUERIES[name], variables, context_value=context))
+        return outcome(await schema.execute(QUERIES[name], variables, context_value=context))
 
-    fast = await run()
-    monkeypatch.setattr(served, "execution_context_class", StrawberryGraphQLCoreExecutionContext)
-    assert await run() == fast
+    fast = await run(lineage_schema(fast_execution=True))
+    assert await run(lineage_schema(fast_execution=False)) == fast
     assert fast[0], fast
     assert bool(fast[1]) == (name == "an error"), fast
 
@@ -125,11 +133,12 @@ async def test_lineage_nodes_and_edges_take_the_fast_path(
     viewer = await authenticate(db, f"Bearer {lab.key}")
     calls = count_completions(monkeypatch)
 
-    async def count(depth: int) -> tuple[int, Any]:
+    async def count(depth: int, fast: bool = True) -> tuple[int, Any]:
         calls[0] = 0
         context = Context(db=db, viewer=viewer, settings=settings, request_id="t")
         variables = {"p": lab.art("raw"), "d": depth}
-        data, errors, _ = outcome(await served.execute(NODES, variables, context_value=context))
+        schema = lineage_schema(fast_execution=fast)
+        data, errors, _ = outcome(await schema.execute(NODES, variables, context_value=context))
         assert not errors
         return calls[0], data["artifact"]["lineage"]
 
@@ -138,8 +147,25 @@ async def test_lineage_nodes_and_edges_take_the_fast_path(
     assert (len(start["nodes"]), len(graph["nodes"]), len(graph["edges"])) == (1, 7, 7)
     # graphql-core completes nothing per node or edge: the lists were done in one go
     assert whole == alone
-    monkeypatch.setattr(served, "execution_context_class", StrawberryGraphQLCoreExecutionContext)
-    assert (await count(10))[0] > 10 * whole  # one call per node, edge and field
+    assert (await count(10, fast=False))[0] > 10 * whole  # one call per node, edge and field
+
+
+async def test_the_setting_turns_the_fast_path_off(
+    lab: Lab, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LINEAGE_FAST_EXECUTION=0 reaches the served app: same answer, graphql-core's path."""
+    assert Settings.from_env({"LINEAGE_FAST_EXECUTION": "0"}).fast_execution is False
+    assert Settings.from_env({}).fast_execution is True
+    with pytest.raises(ValueError, match="LINEAGE_FAST_EXECUTION"):
+        Settings.from_env({"LINEAGE_FAST_EXECUTION": "maybe"})
+    calls = count_completions(monkeypatch)
+    answers = {}
+    for fast in (True, False):
+        async with running_api(dataclasses.replace(settings, fast_execution=fast)) as api:
+            calls[0] = 0
+            answers[fast] = await api.ok(NODES, {"p": lab.art("raw")}, key=lab.key), calls[0]
+    assert answers[True][0] == answers[False][0]
+    assert answers[False][1] > 10 * answers[True][1]
 
 
 # -- fallbacks, on a small schema -----------------------------------------------------
@@ -158,12 +184,20 @@ class Paint(Enum):  # not the schema's enum, though its values match
 Odd = NewType("Odd", int)  # serializes negative numbers to None, which graphql-core refuses
 
 
+class EvenOnly(BasePermission):
+    message = "only even items tell their secret"
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        return bool(source.n % 2 == 0)
+
+
 @strawberry.type
 class Item:
     n: int
     s: str | None = None
     color: Color = Color.RED
     odd: Odd | None = None
+    secret: int = strawberry.field(default=7, permission_classes=[EvenOnly])
 
     @strawberry.field
     def twice(self) -> int:  # a resolver: the plain fields next to it still go direct
@@ -206,6 +240,11 @@ class Shelf:  # plain fields holding objects and lists: completed nested, in one
 
 
 @strawberry.type
+class Crate:  # not among the fast types: graphql-core completes it, item by item
+    n: int
+
+
+@strawberry.type
 class Query:
     items: list[Item]
     maybe_items: list[Item | None]
@@ -213,6 +252,7 @@ class Query:
     people: list[Person]
     first: Item | None
     shelves: list[Shelf]
+    crates: list[Crate]
 
 
 def root(items: list[Any]) -> SimpleNamespace:
@@ -220,8 +260,9 @@ def root(items: list[Any]) -> SimpleNamespace:
     first = items[0] if items else None
     shelves = [Shelf(items=items, top=first), Shelf(items=[], top=None)]
     return SimpleNamespace(
-        items=items, maybe_items=items, things=items, people=items, first=first, shelves=shelves
-    )
+        items=items, maybe_items=items, things=items, people=items, first=first, shelves=shelves,
+        crates=items,
+    )  # fmt: skip
 
 
 def build(**kwargs: Any) -> strawberry.Schema:
@@ -229,7 +270,8 @@ def build(**kwargs: Any) -> strawberry.Schema:
     return strawberry.Schema(Query, config=StrawberryConfig(scalar_map={Odd: odd}), **kwargs)
 
 
-FAST = build(execution_context_class=FastExecutionContext)
+FAST_TYPES = (Item, Box, Person, Shelf)
+FAST = build(execution_context_class=fast_execution_context(*FAST_TYPES))
 speed_up_unions(FAST)
 NORMAL = build()
 
@@ -268,6 +310,8 @@ CASES: dict[str, tuple[str, list[Any]]] = {
     "typename of null non-null item": ("{ items { __typename } }", [it(n=1), None]),
     "member of another enum": ("{ items { n color } }", [it(n=1, color=Paint.RED)]),
     "scalar serializes to None": ("{ items { n odd } }", [it(n=1, odd=Odd(-1))]),
+    "permission classes": ("{ maybeItems { n secret } }", [it(n=1), it(n=2), it(n=3)]),
+    "a type not opted in": ("{ crates { n } items { n } }", [it(n=1), it(n=2)]),
 }
 
 
@@ -297,3 +341,68 @@ async def test_a_long_flat_list_is_completed_in_one_go(
     calls[0] = 0
     assert outcome(await NORMAL.execute(query, root_value=root([item] * 1000))) == fast
     assert calls[0] > 1000
+
+
+async def test_a_type_that_does_not_opt_in_is_left_to_graphql_core(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = count_completions(monkeypatch)
+    await FAST.execute("{ crates { n } }", root_value=root([it(n=1)] * 100))
+    assert calls[0] > 100  # one per crate and field, as on the normal path
+
+
+def seeing(seen: list[str]) -> type[SchemaExtension]:
+    """An extension whose resolve hook writes down every field it sees resolved."""
+
+    class Seeing(SchemaExtension):
+        def resolve(
+            self, _next: Callable[..., Any], root: Any, info: Any, *args: Any, **kwargs: Any
+        ) -> Any:
+            seen.append(f"{info.parent_type.name}.{info.field_name}")
+            return _next(root, info, *args, **kwargs)
+
+    return Seeing
+
+
+async def test_an_extension_with_a_resolve_hook_sees_every_field() -> None:
+    query = "{ items { n s color } things { ... on Box { label } } shelves { top { n } } }"
+    items = [it(n=1), it(n=2, s="x"), Box(n=3)]
+    seen: dict[str, list[str]] = {"fast": [], "normal": []}
+    fast = build(
+        execution_context_class=fast_execution_context(*FAST_TYPES),
+        extensions=[seeing(seen["fast"])],
+    )
+    speed_up_unions(fast)
+    normal = build(extensions=[seeing(seen["normal"])])
+    for items_of_query in (items[:2], items):  # without an error, then with one
+        expected = outcome(await normal.execute(query, root_value=root(items_of_query)))
+        assert outcome(await fast.execute(query, root_value=root(items_of_query))) == expected
+    assert seen["fast"] == seen["normal"]
+    assert seen["fast"].count("Item.n") > 4  # every item's field, not one per list
+
+
+@pytest.mark.parametrize(
+    ("method", "changed", "expected"),
+    [
+        (
+            "complete_iterable_value",
+            lambda self, item_type, field_details_list, info, path, items: None,
+            "complete_iterable_value takes (self, item_type, field_details_list, info, path, "
+            "items), expected (self, item_type, field_details_list, info, path, items, "
+            "position_context)",
+        ),
+        ("collect_subfields", None, "collect_subfields is gone"),
+    ],
+)
+def test_the_import_check_refuses_changed_graphql_core_methods(
+    method: str, changed: Any, expected: str
+) -> None:
+    check_libraries()  # the versions installed pass
+    upgraded = type("Upgraded", (StrawberryGraphQLCoreExecutionContext,), {method: changed})
+    with pytest.raises(IncompatibleLibraries) as refused:
+        check_libraries(upgraded)
+    message = str(refused.value)
+    assert expected in message
+    assert f"graphql-core {version('graphql-core')}" in message
+    assert f"strawberry-graphql {version('strawberry-graphql')}" in message
+    assert "LINEAGE_FAST_EXECUTION=0" in message

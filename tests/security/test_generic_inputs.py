@@ -34,11 +34,11 @@ from graphql import (
     is_leaf_type,
 )
 
-from resolvers.schema import schema as served
+from resolvers.schema import lineage_schema
 from tests.fixtures.artifacts import log_and_commit
 from tests.fixtures.service import Api, unique
 
-SCHEMA = served._schema
+SCHEMA = lineage_schema()._schema
 NUL = "a\x00b"
 OVERSIZED = "x" * 100_000
 
