@@ -34,7 +34,7 @@ from server.http.health import ReadinessChecks, healthz, readyz
 from server.http.metrics import Metrics, metrics_endpoint
 from server.secret import signing_secret
 from server.settings import Settings
-from server.storage.base import open_store
+from server.storage.factory import open_store
 from server.storage.files_routes import files_routes
 from server.web import web_routes
 from server.worker import Worker

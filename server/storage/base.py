@@ -15,9 +15,8 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Protocol
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote
 
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
 PENDING_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -173,39 +172,3 @@ class BoundedHasher:
 
     def matches(self, sha256: str) -> bool:
         return self.seen == self.size and self._hash.hexdigest() == sha256
-
-
-async def open_store(
-    storage_url: str,
-    *,
-    secret: bytes,
-    public_base_url: str,
-    s3_endpoint_url: str | None,
-    url_ttl_seconds: int = 3600,
-) -> BlobStore:
-    """Open the store named by ``file:///abs/dir`` or ``s3://bucket/prefix``."""
-    parts = urlsplit(storage_url)
-    if parts.scheme == "file":
-        if parts.netloc not in ("", "localhost") or parts.query or parts.fragment:
-            raise ValueError(f"unsupported storage URL {storage_url!r}: use file:///abs/dir")
-        root = Path(unquote(parts.path))
-        if not root.is_absolute():
-            raise ValueError(f"storage folder must be absolute: {storage_url!r}")
-        # Imported here because the implementations import this module.
-        from server.storage.folder import FolderStore
-
-        return await FolderStore.create(root, secret, public_base_url, url_ttl_seconds)
-    if parts.scheme == "s3":
-        if not parts.netloc or parts.query or parts.fragment:
-            raise ValueError(f"unsupported storage URL {storage_url!r}: use s3://bucket/prefix")
-        from server.storage.s3 import S3Store
-
-        return await S3Store.create(
-            parts.netloc,
-            unquote(parts.path).strip("/"),
-            endpoint_url=s3_endpoint_url,
-            url_ttl_seconds=url_ttl_seconds,
-        )
-    raise ValueError(
-        f"unsupported storage URL {storage_url!r}: use file:///abs/dir or s3://bucket/prefix"
-    )

@@ -24,9 +24,9 @@ from server.storage.base import (
     ObjectInfo,
     StoreUnavailable,
     blob_key,
-    open_store,
     staging_key,
 )
+from server.storage.factory import open_store
 from server.storage.files_routes import files_routes
 from server.storage.folder import FolderStore
 from server.storage.s3 import S3Store
