@@ -10,7 +10,8 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from server.storage.base import attachment_disposition
-from server.storage.folder import FileRequestRefused, FolderStore
+from server.storage.folder import FolderStore
+from server.storage.signing import FileRequestRefused
 
 
 def _folder_store(request: Request) -> FolderStore | None:

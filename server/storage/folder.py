@@ -1,4 +1,5 @@
-"""Blob store in a local folder, with the server's own HMAC-signed ``/files`` URLs.
+"""Blob store in a local folder, with the server's own HMAC-signed ``/files`` URLs
+(server/storage/signing.py).
 
 Layout under the root: ``blobs/..`` and ``staging/..`` exactly as the keys say, plus
 ``.tmp/`` for uploads in flight and blobs being verified. ``.tmp`` lives in the root so
@@ -33,7 +34,6 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlencode
 
 from server.storage.base import (
     HASH_CHUNK,
@@ -49,22 +49,13 @@ from server.storage.base import (
     is_staging_key,
 )
 from server.storage.durable import make_dirs, sync_dir, sync_dirs
+from server.storage.signing import FileRequestRefused, UrlSigner
 
-SIGNATURE_CONTEXT = "lineage-files-v1"
 STAGED_MAC_CONTEXT = b"lineage-staged-v1"
 # The stamp receive_upload puts on a verified staged file (see _staged_mac).
 STAGED_MAC_XATTR = "user.lineage.verified"
 # Temp files older than this belong to uploads or promotions that died with a process.
 STALE_TEMP_SECONDS = 24 * 3600
-
-
-class FileRequestRefused(Exception):
-    """A /files request the store will not serve; ``status`` is the HTTP answer."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -84,10 +75,9 @@ class FolderStore:
         if not secret:
             raise ValueError("the folder store needs a non-empty signing secret")
         self.root = root.resolve()
-        self.base_url = base_url.rstrip("/")
-        self.url_ttl_seconds = url_ttl_seconds
-        self._secret = secret
-        self._hmac = hmac.new(secret, digestmod="sha256")  # copied per message: keyed once
+        self.signer = UrlSigner(secret, base_url, url_ttl_seconds)
+        # the stamps of verified uploads (_staged_mac); copied per message: keyed once
+        self._hmac = hmac.new(secret, digestmod="sha256")
         self._tmp = self.root / ".tmp"
         # False once the filesystem refused a user xattr: staged files then carry no
         # stamp and promote hashes them (correct, just slower).
@@ -112,78 +102,32 @@ class FolderStore:
 
     # -- signed URLs ---------------------------------------------------------------
 
-    def _signature(self, op: str, key: str, exp: int, sha256: str, size: str, filename: str) -> str:
-        # Fixed field order; only the last field may hold arbitrary text, so no two
-        # different requests share a message.
-        message = "\n".join([SIGNATURE_CONTEXT, op, key, str(exp), sha256, size, filename])
-        mac = self._hmac.copy()
-        mac.update(message.encode())
-        return mac.hexdigest()
-
-    def _expiry(self) -> int:
-        return int(time.time()) + self.url_ttl_seconds
-
     async def upload_target(self, staging_key: str, sha256: str, size: int) -> UploadTarget:
         return (await self.upload_targets([(staging_key, sha256, size)]))[0]
 
     async def upload_targets(self, items: Sequence[tuple[str, str, int]]) -> list[UploadTarget]:
-        exp = self._expiry()
-        targets = []
-        for staging_key, sha256, size in items:
-            check_staging_target(staging_key, sha256, size)
-            sig = self._signature("put", staging_key, exp, sha256, str(size), "")
-            # what urlencode() makes of these fields, none of which needs escaping
-            query = f"op=put&exp={exp}&sha256={sha256}&size={size}&sig={sig}"
-            targets.append(UploadTarget(f"{self.base_url}/files/{staging_key}?{query}", {}))
-        return targets
+        return [UploadTarget(url, {}) for url in self.signer.upload_urls(items)]
 
     async def download_url(self, sha256: str, *, filename: str | None = None) -> str:
-        key = blob_key(sha256)
-        exp = self._expiry()
-        params: dict[str, str | int] = {"op": "get", "exp": exp}
-        if filename:
-            params["filename"] = filename
-        params["sig"] = self._signature("get", key, exp, "", "", filename or "")
-        return f"{self.base_url}/files/{key}?{urlencode(params)}"
+        return self.signer.download_url(blob_key(sha256), filename)
 
     def authorize(self, op: str, key: str, query: Mapping[str, str]) -> FileGrant:
         """Check a /files request before anything touches the filesystem."""
         # PUT only ever reaches staging and GET only blobs, whatever was signed.
         if not (is_staging_key(key) if op == "put" else is_blob_key(key)):
             raise FileRequestRefused(404, "not found")
-        if query.get("op") != op:
-            raise FileRequestRefused(403, "URL not valid for this method")
-        sha256 = query.get("sha256", "") if op == "put" else ""
-        size = query.get("size", "") if op == "put" else ""
-        filename = query.get("filename", "") if op == "get" else ""
-        try:
-            exp = int(query.get("exp", ""))
-        except ValueError:
-            raise FileRequestRefused(403, "invalid signature") from None
-        expected = self._signature(op, key, exp, sha256, size, filename)
-        # as bytes: compare_digest raises TypeError for non-ASCII text (a 500, before)
-        given = query.get("sig", "").encode("utf-8", "surrogatepass")
-        if not hmac.compare_digest(expected.encode(), given):
-            raise FileRequestRefused(403, "invalid signature")
-        if exp < time.time():
-            raise FileRequestRefused(403, "URL expired")
-        try:
-            declared_size = int(size) if op == "put" else -1
-            if op == "put":
-                check_staging_target(key, sha256, declared_size)
-        except ValueError:
-            raise FileRequestRefused(403, "invalid signature") from None
+        signed = self.signer.verify(op, key, query)
         if op == "put":
             # The key's shape is checked (above); its symlink check runs where the upload
             # is installed, in receive_upload's thread, so the event loop makes no
             # filesystem call for it. Nothing reaches the key's path before that.
             check_key(key)
-            return FileGrant(self.root / key, sha256, declared_size, filename)
+            return FileGrant(self.root / key, signed.sha256, signed.size, signed.filename)
         try:
             path = self._path(key)
         except ValueError:
             raise FileRequestRefused(404, "not found") from None
-        return FileGrant(path, sha256, declared_size, filename)
+        return FileGrant(path, signed.sha256, signed.size, signed.filename)
 
     # -- bytes in and out ----------------------------------------------------------
 

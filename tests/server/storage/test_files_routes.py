@@ -120,7 +120,7 @@ async def test_tampered_urls_are_refused(store: FolderStore, http: httpx.AsyncCl
 
 
 async def test_expired_urls_are_refused(store: FolderStore, http: httpx.AsyncClient) -> None:
-    store.url_ttl_seconds = -1
+    store.signer.ttl_seconds = -1
     key = staging_key("p1", SHA)
     response = await http.put((await store.upload_target(key, SHA, len(BODY))).url, content=BODY)
     assert (response.status_code, response.text) == (403, "URL expired")
@@ -143,7 +143,7 @@ async def test_blob_keys_cannot_be_written_even_when_signed(
 ) -> None:
     key = blob_key(SHA)
     exp = int(time.time()) + 60
-    sig = store._signature("put", key, exp, SHA, str(len(BODY)), "")
+    sig = store.signer.signature("put", key, exp, SHA, str(len(BODY)), "")
     query = urlencode({"op": "put", "exp": exp, "sha256": SHA, "size": len(BODY), "sig": sig})
     assert (await http.put(f"/files/{key}?{query}", content=BODY)).status_code == 404
     assert leftovers(store) == []
@@ -172,7 +172,7 @@ async def test_traversal_keys_never_reach_the_filesystem(
     exp = int(time.time()) + 60
     op = method.lower()
     size = str(len(BODY)) if op == "put" else ""
-    sig = store._signature(op, key, exp, SHA if op == "put" else "", size, "")
+    sig = store.signer.signature(op, key, exp, SHA if op == "put" else "", size, "")
     params = {"op": op, "exp": str(exp), "sig": sig}
     if op == "put":
         params |= {"sha256": SHA, "size": size}
