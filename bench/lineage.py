@@ -31,7 +31,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # server, resol
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 import lineage_queries as lq  # noqa: E402
-from _common import CpuMeter, Server, machine_load, start_server, timed  # noqa: E402
+from _common import CpuMeter, machine_load, start_server, timed  # noqa: E402
 from lineage_inprocess import compare_walks, profile_execute, resolution_split  # noqa: E402
 from lineage_load import build_database, pick_starts  # noqa: E402
 from lineage_report import (  # noqa: E402
@@ -53,35 +52,11 @@ from lineage_report import (  # noqa: E402
     print_ratios,
     print_results,
 )
+from lineage_setup import Bench  # noqa: E402
 
 from server.db.database import Database  # noqa: E402
 from server.db.pool import create_pool  # noqa: E402
-from server.domain import access, accounts  # noqa: E402
-
-
-@dataclass
-class Bench:
-    """Everything the measurements need for one size."""
-
-    size: str
-    server: Server
-    key: str
-    pool: asyncpg.Pool
-    viewer: access.Viewer
-    ordinary: list[lq.Start]
-    popular: list[lq.Start]
-    args: argparse.Namespace
-    results: Results
-
-    @property
-    def members(self) -> list[int]:
-        return access.member_entity_ids(self.viewer)
-
-    def http(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            base_url=self.server.url, timeout=300, headers={"authorization": f"Bearer {self.key}"}
-        )
-
+from server.domain import accounts  # noqa: E402
 
 # -- measurements ----------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import httpx
 import lineage_queries as lq
 from _common import ms, percentile, timed
 from lineage_report import Sample
+from lineage_setup import Bench
 
 from server.context import Context
 from server.db.database import Database
@@ -23,7 +24,6 @@ from server.settings import Settings
 DOCUMENTS = DocumentCache()
 
 if TYPE_CHECKING:
-    from lineage import Bench
     from resolvers.schema import LineageSchema
 
 
