@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from lineage.runs import Run
 
-log = logging.getLogger("lineage")
+log = logging.getLogger(__name__)
 
 
 def save_running_code(run: Run) -> None:

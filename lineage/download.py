@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from lineage.api import Api
     from lineage.artifacts import Artifact, ManifestEntry
 
-log = logging.getLogger("lineage")
+log = logging.getLogger(__name__)
 
 ENTRIES_PAGE = 1000
 PLAIN_MD5 = re.compile(r"[0-9a-f]{32}")  # a single-part upload's ETag is its MD5

@@ -21,7 +21,7 @@ from typing import Any
 
 from lineage.errors import BadInput, Unavailable
 
-log = logging.getLogger("lineage")
+log = logging.getLogger(__name__)
 
 HEAD_WORKERS = 16
 MAX_OBJECTS = 10_000  # the service's limit for one prefix

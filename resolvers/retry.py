@@ -21,7 +21,7 @@ from strawberry.types.base import StrawberryObjectDefinition
 from resolvers.info import Info
 from server.db.pool import RETRYABLE_ERRORS
 
-log = logging.getLogger("lineage.retry")
+log = logging.getLogger(__name__)
 
 ATTEMPTS = 5
 # jittered, growing pause between attempts, so the transactions that collided do not

@@ -39,7 +39,7 @@ from server.storage.files_routes import files_routes
 from server.web import web_routes
 from server.worker import Worker
 
-log = logging.getLogger("lineage.app")
+log = logging.getLogger(__name__)
 
 
 async def _bootstrap_admin(db: Database, settings: Settings) -> None:

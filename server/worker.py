@@ -20,7 +20,7 @@ from server.domain.retention import tombstone
 from server.settings import Settings
 from server.storage.base import BLOB_KEY_RE, STAGING_KEY_RE, BlobStore, blob_key, is_blob_key
 
-log = logging.getLogger("lineage.worker")
+log = logging.getLogger(__name__)
 
 BATCH = 1000
 # pg advisory lock key of the staging sweep (any constant unique to this purpose)

@@ -25,7 +25,7 @@ import psutil  # type: ignore[import-untyped]
 
 from server.settings import Settings
 
-log = logging.getLogger("lineage.postgres")
+log = logging.getLogger(__name__)
 
 CHECK_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 30.0

@@ -20,7 +20,7 @@ from graphql import GraphQLError
 from server.errors import ServiceError, Unavailable
 from server.storage.base import StoreUnavailable
 
-log = logging.getLogger("lineage.errors")
+log = logging.getLogger(__name__)
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from server.http.payload import MalformedBody, decode_request, unstorable_text
 from server.web.auth import request_viewer
 from server.web.pages import graphiql_page
 
-log = logging.getLogger("lineage.http")
+log = logging.getLogger(__name__)
 
 
 class GraphQLResponse(JSONResponse):

@@ -39,7 +39,7 @@ async def test_unexpected_errors_are_masked_as_internal_and_logged_with_the_requ
             await conn.execute("DROP TABLE sweeps CASCADE")
         finally:
             await conn.close()
-        with caplog.at_level(logging.ERROR, logger="lineage.errors"):
+        with caplog.at_level(logging.ERROR, logger="server.http.errors"):
             response = await api.post('{ viewer { username } sweep(path: "a/b/c") { id } }')
     assert response.status_code == 200
     body = response.json()
@@ -77,7 +77,7 @@ async def test_a_store_failure_that_is_no_outage_is_internal_with_its_traceback(
         fan_out = tmp_path / "blobs" / "blobs" / digest[:2]
         shutil.rmtree(fan_out)
         fan_out.write_bytes(b"not a directory")
-        with caplog.at_level(logging.ERROR, logger="lineage.errors"):
+        with caplog.at_level(logging.ERROR, logger="server.http.errors"):
             response = await api.post(COMMIT, {"id": payload["artifact"]["id"]}, user.key)
     (error,) = response.json()["errors"]
     assert error["extensions"] == {"code": "INTERNAL"}
