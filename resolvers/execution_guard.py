@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 from importlib.metadata import version
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLObjectType, GraphQLSchema, GraphQLUnionType
@@ -45,9 +45,10 @@ class IncompatibleLibraries(RuntimeError):
     """graphql-core or strawberry no longer has what the fast executor relies on."""
 
 
-def check_libraries(
-    context_class: type[Any] = StrawberryGraphQLCoreExecutionContext,
-) -> None:
+ContextClass = type[StrawberryGraphQLCoreExecutionContext]
+
+
+def check_libraries(context_class: ContextClass = StrawberryGraphQLCoreExecutionContext) -> None:
     """Raise IncompatibleLibraries unless everything the executor uses is as expected."""
     problems = _executor_problems(context_class) + _strawberry_problems()
     if problems:
@@ -60,7 +61,7 @@ def check_libraries(
         )
 
 
-def _executor_problems(context_class: type[Any]) -> list[str]:
+def _executor_problems(context_class: ContextClass) -> list[str]:
     problems = []
     for name, expected in EXPECTED_PARAMETERS.items():
         method = getattr(context_class, name, None)
