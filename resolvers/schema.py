@@ -20,11 +20,11 @@ from resolvers.artifacts.queries import ArtifactQueries
 from resolvers.artifacts.types import Artifact, ArtifactCollection
 from resolvers.documents import PreparedDocuments
 from resolvers.execution import FastExecutionContext, speed_up_unions
+from resolvers.mutation import extend_mutations
 from resolvers.node import NodeQueries
 from resolvers.projects.mutations import ProjectMutations
 from resolvers.projects.queries import ProjectQueries
 from resolvers.projects.types import Project
-from resolvers.retry import retry_conflicts
 from resolvers.runs.mutations import RunMutations
 from resolvers.runs.queries import RunQueries
 from resolvers.runs.types import Run, Sweep
@@ -36,7 +36,7 @@ Query = merge_types(
 Mutation = merge_types(
     "Mutation", (AccountMutations, ProjectMutations, RunMutations, ArtifactMutations)
 )
-retry_conflicts(Mutation)
+extend_mutations(Mutation)
 
 
 class LineageSchema(strawberry.Schema):
