@@ -14,8 +14,9 @@ import lineage_queries as lq
 from _common import timed
 from lineage_graph import COLUMNS, Entities, Generated, generate
 
-from server.db.database import Connection
+from server.db.database import Database
 from server.db.migrations import apply_migrations
+from server.db.pool import create_pool
 from server.domain import accounts
 
 SEED = 20240611
@@ -33,12 +34,14 @@ async def fresh_database(server_url: str, name: str) -> str:
     return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
 
 
-async def make_entities(conn: asyncpg.Connection) -> tuple[Entities, str]:
+async def make_entities(url: str, conn: asyncpg.Connection) -> tuple[Entities, str]:
     """The benchmark user (via the service's own create_user) and two teams; its API key."""
+    pool = await create_pool(url, min_size=1, max_size=1)
+    try:
+        user, key = await accounts.create_user(Database(pool), ENTITY_NAMES["viewer"])
+    finally:
+        await pool.close()
     async with conn.transaction():
-        user, key = await accounts.create_user(
-            Connection(conn, lambda: None), ENTITY_NAMES["viewer"]
-        )
         teams = [
             await conn.fetchval(
                 "INSERT INTO entities (name, is_team) VALUES ($1, true) RETURNING id",
@@ -75,7 +78,7 @@ async def build_database(
     try:
         started = time.perf_counter()
         await apply_migrations(conn)
-        entities, key = await make_entities(conn)
+        entities, key = await make_entities(url, conn)
         phases["migrate"] = time.perf_counter() - started
         phases["generate"], generated = await timed(
             lambda: asyncio.to_thread(generate, size, SEED, entities)

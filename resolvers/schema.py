@@ -22,11 +22,11 @@ from resolvers.artifacts.types import Artifact, ArtifactCollection, ManifestEntr
 from resolvers.connections import Connection, Edge
 from resolvers.documents import PreparedDocuments
 from resolvers.lineage.types import LineageEdge, LineageGraph
+from resolvers.mutation import extend_mutations
 from resolvers.node import NodeQueries
 from resolvers.projects.mutations import ProjectMutations
 from resolvers.projects.queries import ProjectQueries
 from resolvers.projects.types import Project
-from resolvers.retry import retry_conflicts
 from resolvers.runs.mutations import RunMutations
 from resolvers.runs.queries import RunQueries
 from resolvers.runs.types import Run, Sweep
@@ -38,7 +38,7 @@ Query = merge_types(
 Mutation = merge_types(
     "Mutation", (AccountMutations, ProjectMutations, RunMutations, ArtifactMutations)
 )
-retry_conflicts(Mutation)
+extend_mutations(Mutation)
 
 # What the fast executor completes itself: the objects big answers are made of (a lineage
 # graph's up to 10,000 nodes and their edges, connection pages of up to 1,000 edges and

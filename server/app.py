@@ -43,12 +43,9 @@ log = logging.getLogger(__name__)
 
 
 async def _bootstrap_admin(db: Database, settings: Settings) -> None:
-    async with db.transaction() as conn:
-        # serialise with a concurrent first start: only one creates the admin
-        await conn.execute("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
-        if await accounts.count_users(conn):
-            return
-        _, key = await accounts.create_user(conn, "admin")
+    key = await accounts.bootstrap_admin(db)
+    if key is None:
+        return
     print(
         "\n  First start: created user 'admin'. Its API key (shown only this once):\n\n"
         f"    {key.key}\n\n"

@@ -135,8 +135,7 @@ def _run_with_db(settings: Settings, action: Callable[[Database], Awaitable[T]])
 async def _create_user(db: Database, name: str) -> str:
     from server.domain import accounts
 
-    async with db.transaction() as conn:
-        user, key = await accounts.create_user(conn, name)
+    user, key = await accounts.create_user(db, name)
     print(f"created user {user.username} (key id {key.key_id})", file=sys.stderr)
     return key.key
 

@@ -4,7 +4,8 @@ abandoned PENDING versions, staging clean-up and blob garbage collection.
 Several replicas may run this against one database: every item is claimed with
 ``FOR UPDATE SKIP LOCKED`` inside the transaction that handles it, so each is handled
 once. How a blob that an in-flight log counts on is kept from the collector is told in
-``collect_blobs`` (and in server/domain/versions.py, where the log path fences it).
+``collect_blobs`` (and at LOG_VERSION in server/domain/sql/versions.py, where the log path
+fences it). Its statements are the domain's: server/domain/sql/blobs.py and the others.
 """
 
 from __future__ import annotations
@@ -17,17 +18,15 @@ from dataclasses import dataclass
 
 from server.db.database import Database
 from server.domain.retention import tombstone
+from server.domain.sql import blobs as blob_sql
+from server.domain.sql import retention as retention_sql
+from server.domain.sql import versions as version_sql
 from server.settings import Settings
 from server.storage.base import BLOB_KEY_RE, STAGING_KEY_RE, BlobStore, blob_key, is_blob_key
 
 log = logging.getLogger(__name__)
 
 BATCH = 1000
-# pg advisory lock key of the staging sweep (any constant unique to this purpose)
-STAGING_SWEEP_LOCK = 0x6C696E5F73746167  # "lin_stag"
-_UNNEEDED = (
-    """NOT EXISTS (SELECT 1 FROM manifest_entries m WHERE m.digest = b.sha256 AND m.ref IS NULL)"""
-)
 
 
 @dataclass
@@ -90,12 +89,8 @@ class Worker:
         total = 0
         while True:
             async with self.db.transaction() as conn:
-                ids = [r["id"] for r in await conn.fetch(
-                    """SELECT id FROM artifact_versions
-                        WHERE state = 'COMMITTED' AND expires_at <= clock_timestamp()
-                        ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED""",
-                    BATCH,
-                )]  # fmt: skip
+                claimed = await conn.fetch(retention_sql.CLAIM_EXPIRED, batch=BATCH)
+                ids = [r["id"] for r in claimed]
                 if ids:
                     await tombstone(conn, ids)
             total += len(ids)
@@ -104,17 +99,14 @@ class Worker:
 
     async def remove_abandoned_pending(self) -> int:
         async with self.db.transaction() as conn:
-            ids = [r["id"] for r in await conn.fetch(
-                """SELECT id FROM artifact_versions
-                    WHERE state = 'PENDING'
-                      AND created_at < clock_timestamp() - make_interval(secs => $1)
-                    ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED""",
-                float(self.settings.pending_max_age_seconds), BATCH,
-            )]  # fmt: skip
+            claimed = await conn.fetch(
+                version_sql.CLAIM_ABANDONED_PENDING,
+                max_age_seconds=float(self.settings.pending_max_age_seconds),
+                batch=BATCH,
+            )
+            ids = [r["id"] for r in claimed]
             if ids:
-                await conn.execute(
-                    "DELETE FROM artifact_versions WHERE id = ANY($1::bigint[])", ids
-                )
+                await conn.execute(version_sql.REMOVE_VERSIONS, ids=ids)
         return len(ids)
 
     async def mark_unneeded_blobs(self) -> None:
@@ -122,14 +114,8 @@ class Worker:
 
         Tombstoning and pending removal delete manifest rows, so "no entry" means "no
         live or in-flight version needs it"."""
-        await self.db.execute(
-            f"""UPDATE blobs b SET unneeded_since = clock_timestamp()
-                 WHERE b.sha256 IN (SELECT b.sha256 FROM blobs b
-                                     WHERE b.unneeded_since IS NULL AND {_UNNEEDED} LIMIT 10000)"""
-        )
-        await self.db.execute(
-            f"UPDATE blobs b SET unneeded_since = NULL WHERE b.unneeded_since IS NOT NULL AND NOT {_UNNEEDED}"
-        )
+        await self.db.execute(blob_sql.START_GRACE)
+        await self.db.execute(blob_sql.STOP_GRACE)
 
     async def collect_blobs(self) -> int:
         """Delete blobs unneeded for longer than the grace period, a batch at a time.
@@ -147,19 +133,14 @@ class Worker:
         while True:
             async with self.db.transaction() as conn:
                 claimed = [r["sha256"] for r in await conn.fetch(
-                    f"""SELECT b.sha256 FROM blobs b
-                         WHERE b.unneeded_since < clock_timestamp() - make_interval(secs => $1)
-                           AND {_UNNEEDED}
-                         ORDER BY b.unneeded_since LIMIT $2 FOR UPDATE SKIP LOCKED""",
-                    grace, BATCH,
+                    blob_sql.CLAIM_COLLECTABLE, grace_seconds=grace, batch=BATCH
                 )]  # fmt: skip
                 doomed = [r["sha256"] for r in await conn.fetch(
-                    f"SELECT b.sha256 FROM blobs b WHERE b.sha256 = ANY($1::text[]) AND {_UNNEEDED}",
-                    claimed,
+                    blob_sql.STILL_UNNEEDED, digests=claimed
                 )] if claimed else []  # fmt: skip
                 if doomed:
                     await self.store.delete([blob_key(s) for s in doomed])
-                    await conn.execute("DELETE FROM blobs WHERE sha256 = ANY($1::text[])", doomed)
+                    await conn.execute(blob_sql.DELETE, digests=doomed)
             total += len(doomed)
             if len(claimed) < BATCH or self.stopping:
                 return total
@@ -173,7 +154,7 @@ class Worker:
         lists only what is still there: each stale upload is deleted (and counted) once.
         """
         async with self.db.transaction() as conn:
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", STAGING_SWEEP_LOCK):
+            if not await conn.fetchval(blob_sql.TRY_STAGING_SWEEP_LOCK):
                 return 0
             keys: list[tuple[str, int]] = []
             async for info in self.store.list("staging"):
@@ -182,14 +163,8 @@ class Worker:
                     keys.append((info.key, int(match[1])))
             if not keys:
                 return 0
-            pending = {
-                r["id"]
-                for r in await conn.fetch(
-                    """SELECT id FROM artifact_versions
-                        WHERE id = ANY($1::bigint[]) AND state = 'PENDING'""",
-                    sorted({v for _, v in keys}),
-                )
-            }
+            versions = sorted({v for _, v in keys})
+            pending = {r["id"] for r in await conn.fetch(version_sql.PENDING_AMONG, ids=versions)}
             stale = [key for key, version in keys if version not in pending]
             for start in range(0, len(stale), BATCH):
                 await self.store.delete(stale[start : start + BATCH])
@@ -233,14 +208,12 @@ class Worker:
         async def adopt() -> int:
             async with self.db.transaction() as conn:
                 new = [r["sha256"] for r in await conn.fetch(
-                    """INSERT INTO blobs (sha256, size, unneeded_since)
-                       SELECT d, s, clock_timestamp() FROM unnest($1::text[], $2::bigint[]) t(d, s)
-                       ON CONFLICT (sha256) DO NOTHING RETURNING sha256""",
-                    [d for d, _ in batch], [size for _, size in batch],
+                    blob_sql.ADOPT,
+                    digests=[d for d, _ in batch], sizes=[size for _, size in batch],
                 )]  # fmt: skip
                 gone = [d for d in new if await self.store.head(blob_key(d)) is None]
                 if gone:
-                    await conn.execute("DELETE FROM blobs WHERE sha256 = ANY($1::text[])", gone)
+                    await conn.execute(blob_sql.DELETE, digests=gone)
             batch.clear()
             return len(new) - len(gone)
 

@@ -4,7 +4,7 @@ import strawberry
 
 from resolvers.accounts.types import Entity
 from resolvers.enums import MemberRole
-from resolvers.info import Info, mutation
+from resolvers.info import Info
 from server.domain import accounts
 
 
@@ -12,15 +12,13 @@ from server.domain import accounts
 class AccountMutations:
     @strawberry.mutation
     async def create_team(self, info: Info, name: str) -> Entity:
-        async with mutation(info) as db:
-            return Entity.of(await accounts.create_team(db, info.context.viewer, name))
+        ctx = info.context
+        return Entity.of(await accounts.create_team(ctx.db, ctx.viewer, name))
 
     @strawberry.mutation
     async def add_team_member(
         self, info: Info, team: str, username: str, role: MemberRole = MemberRole.MEMBER
     ) -> Entity:
-        async with mutation(info) as db:
-            entity = await accounts.add_team_member(
-                db, info.context.viewer, team, username, role.value
-            )
-            return Entity.of(entity)
+        ctx = info.context
+        entity = await accounts.add_team_member(ctx.db, ctx.viewer, team, username, role.value)
+        return Entity.of(entity)

@@ -162,7 +162,6 @@ class ArtifactMutations:
             entries=cast("list[EntryInput]", input.entries),  # see _entry_from_input
         )
         result = await versions.log_artifact(ctx.db, ctx.store, ctx.references, ctx.viewer, request)
-        ctx.loaders.clear()
         return LogArtifactPayload(
             artifact=Artifact.of(result.artifact),
             uploads=[
@@ -177,7 +176,6 @@ class ArtifactMutations:
     async def commit_artifact(self, info: Info, id: strawberry.ID) -> Artifact:
         ctx = info.context
         row = await commits.commit_artifact(ctx.db, ctx.store, ctx.viewer, artifact_pk(id))
-        ctx.loaders.clear()
         return Artifact.of(row)
 
     @strawberry.mutation(
@@ -187,7 +185,6 @@ class ArtifactMutations:
         row = await versions.use_artifact(
             info.context.db, info.context.viewer, input.run, input.artifact
         )
-        info.context.loaders.clear()
         return Artifact.of(row)
 
     @strawberry.mutation(
@@ -203,7 +200,6 @@ class ArtifactMutations:
             input.add or (),
             input.remove or (),
         )
-        info.context.loaders.clear()
         return Artifact.of(row)
 
     @strawberry.mutation(description="Null removes the TTL.")
@@ -213,7 +209,6 @@ class ArtifactMutations:
         row = await retention.set_ttl(
             info.context.db, info.context.viewer, artifact_pk(id), ttl_duration_seconds
         )
-        info.context.loaders.clear()
         return Artifact.of(row)
 
     @strawberry.mutation(
@@ -225,5 +220,4 @@ class ArtifactMutations:
         row = await retention.delete_artifact(
             info.context.db, info.context.viewer, artifact_pk(id), delete_aliases
         )
-        info.context.loaders.clear()
         return Artifact.of(row)

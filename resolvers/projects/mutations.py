@@ -3,7 +3,7 @@ from __future__ import annotations
 import strawberry
 
 from resolvers.enums import Visibility
-from resolvers.info import Info, mutation
+from resolvers.info import Info
 from resolvers.projects.types import Project
 from server.domain import projects
 
@@ -26,20 +26,17 @@ class UpdateProjectInput:
 class ProjectMutations:
     @strawberry.mutation
     async def create_project(self, info: Info, input: CreateProjectInput) -> Project:
-        async with mutation(info) as db:
-            row = await projects.create_project(
-                db, info.context.viewer, input.entity, input.name, input.visibility.value
-            )
-            return Project.of(row)
+        ctx = info.context
+        row = await projects.create_project(
+            ctx.db, ctx.viewer, input.entity, input.name, input.visibility.value
+        )
+        return Project.of(row)
 
     @strawberry.mutation
     async def update_project(self, info: Info, input: UpdateProjectInput) -> Project:
-        async with mutation(info) as db:
-            row = await projects.update_project(
-                db,
-                info.context.viewer,
-                input.entity,
-                input.name,
-                input.visibility.value if input.visibility else None,
-            )
-            return Project.of(row)
+        ctx = info.context
+        visibility = input.visibility.value if input.visibility else None
+        row = await projects.update_project(
+            ctx.db, ctx.viewer, input.entity, input.name, visibility
+        )
+        return Project.of(row)

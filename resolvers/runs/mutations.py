@@ -4,7 +4,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from resolvers.enums import ResumeMode, RunState
-from resolvers.info import Info, mutation
+from resolvers.info import Info
 from resolvers.runs.types import Run, Sweep
 from server.domain import runs, sweeps
 
@@ -47,45 +47,42 @@ class RunMutations:
         description="Create or resume a run (see ResumeMode); creates the project, private, if it does not exist and the viewer may create it."
     )
     async def upsert_run(self, info: Info, input: UpsertRunInput) -> Run:
-        async with mutation(info) as db:
-            row = await runs.upsert_run(
-                db,
-                info.context.viewer,
-                entity=input.entity,
-                project=input.project,
-                run_id=input.run_id,
-                name=input.name,
-                config=input.config,
-                sweep=input.sweep,
-                resume=input.resume.value,
-            )
-            return Run.of(row)
+        row = await runs.upsert_run(
+            info.context.db,
+            info.context.viewer,
+            entity=input.entity,
+            project=input.project,
+            run_id=input.run_id,
+            name=input.name,
+            config=input.config,
+            sweep=input.sweep,
+            resume=input.resume.value,
+        )
+        return Run.of(row)
 
     @strawberry.mutation(description="Merge config/summary keys, and set the state.")
     async def update_run(self, info: Info, input: UpdateRunInput) -> Run:
-        async with mutation(info) as db:
-            row = await runs.update_run(
-                db,
-                info.context.viewer,
-                input.run,
-                config=input.config,
-                summary=input.summary,
-                state=input.state.value if input.state else None,
-            )
-            return Run.of(row)
+        row = await runs.update_run(
+            info.context.db,
+            info.context.viewer,
+            input.run,
+            config=input.config,
+            summary=input.summary,
+            state=input.state.value if input.state else None,
+        )
+        return Run.of(row)
 
     @strawberry.mutation(
         description="Creates the project, private, if it does not exist and the viewer may create it."
     )
     async def create_sweep(self, info: Info, input: CreateSweepInput) -> Sweep:
-        async with mutation(info) as db:
-            row = await sweeps.create_sweep(
-                db,
-                info.context.viewer,
-                entity=input.entity,
-                project=input.project,
-                sweep_id=input.sweep_id,
-                name=input.name,
-                config=input.config,
-            )
-            return Sweep.of(row)
+        row = await sweeps.create_sweep(
+            info.context.db,
+            info.context.viewer,
+            entity=input.entity,
+            project=input.project,
+            sweep_id=input.sweep_id,
+            name=input.name,
+            config=input.config,
+        )
+        return Sweep.of(row)

@@ -1,5 +1,7 @@
 """The one way code talks to Postgres: a thin wrapper over the asyncpg pool.
 
+Statements are ``Statement`` objects with named parameters (server/db/statements.py),
+passed by keyword: ``await db.fetch(RUNS_BY_IDS, ids=[1, 2], member_entity_ids=[])``.
 It counts round trips (exported as a Prometheus counter, and read by tests that check
 for N+1 queries) and turns connection failures into UNAVAILABLE, so a dead database
 gives clients a clear error and the pool reconnects by itself once it is back. Only what
@@ -18,9 +20,11 @@ from typing import Any, NoReturn
 import asyncpg
 
 from server.db.pool import CONNECTION_FAILURES
+from server.db.statements import Statement
 from server.errors import Unavailable
 
 UNAVAILABLE_MESSAGE = "the database is unreachable; try again shortly"
+_PING = Statement("SELECT 1")
 
 # what an asyncpg call may raise when the connection is gone (judged by _lost)
 _SUSPECT = (*CONNECTION_FAILURES, asyncpg.exceptions.InterfaceError)
@@ -57,46 +61,41 @@ class Connection:
         self.raw = conn
         self._count = count
 
-    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+    async def fetch(self, statement: Statement, /, **params: object) -> list[asyncpg.Record]:
+        args = statement.args(params)
         self._count()
         try:
-            return await self.raw.fetch(sql, *args)
+            return await self.raw.fetch(statement.text, *args)
         except _SUSPECT as exc:
             if _lost(self.raw, exc):
                 _unavailable(exc)
             raise
 
-    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+    async def fetchrow(self, statement: Statement, /, **params: object) -> asyncpg.Record | None:
+        args = statement.args(params)
         self._count()
         try:
-            return await self.raw.fetchrow(sql, *args)
+            return await self.raw.fetchrow(statement.text, *args)
         except _SUSPECT as exc:
             if _lost(self.raw, exc):
                 _unavailable(exc)
             raise
 
-    async def fetchval(self, sql: str, *args: Any) -> Any:
+    async def fetchval(self, statement: Statement, /, **params: object) -> Any:
+        args = statement.args(params)
         self._count()
         try:
-            return await self.raw.fetchval(sql, *args)
+            return await self.raw.fetchval(statement.text, *args)
         except _SUSPECT as exc:
             if _lost(self.raw, exc):
                 _unavailable(exc)
             raise
 
-    async def execute(self, sql: str, *args: Any) -> str:
+    async def execute(self, statement: Statement, /, **params: object) -> str:
+        args = statement.args(params)
         self._count()
         try:
-            return await self.raw.execute(sql, *args)
-        except _SUSPECT as exc:
-            if _lost(self.raw, exc):
-                _unavailable(exc)
-            raise
-
-    async def executemany(self, sql: str, args: list[tuple[Any, ...]]) -> None:
-        self._count()
-        try:
-            await self.raw.executemany(sql, args)
+            return await self.raw.execute(statement.text, *args)
         except _SUSPECT as exc:
             if _lost(self.raw, exc):
                 _unavailable(exc)
@@ -173,21 +172,25 @@ class Database:
                     _unavailable(exc)
                 raise
 
-    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        async with self.connection() as conn:
-            return await conn.fetch(sql, *args)
+    async def ping(self) -> None:
+        """One round trip to the database (readiness checks)."""
+        await self.fetchval(_PING)
 
-    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+    async def fetch(self, statement: Statement, /, **params: object) -> list[asyncpg.Record]:
         async with self.connection() as conn:
-            return await conn.fetchrow(sql, *args)
+            return await conn.fetch(statement, **params)
 
-    async def fetchval(self, sql: str, *args: Any) -> Any:
+    async def fetchrow(self, statement: Statement, /, **params: object) -> asyncpg.Record | None:
         async with self.connection() as conn:
-            return await conn.fetchval(sql, *args)
+            return await conn.fetchrow(statement, **params)
 
-    async def execute(self, sql: str, *args: Any) -> str:
+    async def fetchval(self, statement: Statement, /, **params: object) -> Any:
         async with self.connection() as conn:
-            return await conn.execute(sql, *args)
+            return await conn.fetchval(statement, **params)
+
+    async def execute(self, statement: Statement, /, **params: object) -> str:
+        async with self.connection() as conn:
+            return await conn.execute(statement, **params)
 
 
 # Anything with the query methods: the Database itself or a Connection in a transaction.

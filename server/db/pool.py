@@ -95,7 +95,7 @@ CONNECTION_FAILURES: tuple[type[BaseException], ...] = (
 
 
 # Postgres aborted the transaction to resolve a conflict with another one: nothing it did
-# remains, and running it again is expected to succeed (resolvers/retry.py does).
+# remains, and running it again is expected to succeed (resolvers/mutation.py does).
 RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.DeadlockDetectedError,
     asyncpg.exceptions.SerializationError,

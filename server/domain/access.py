@@ -4,8 +4,8 @@
 - PUBLIC: anyone reads; members write.
 - OPEN: anyone reads; any signed-in user writes.
 Anything the viewer may not read must behave as if it did not exist: lookups return
-None (NOT_FOUND for mutations), lists leave it out. ``readable_sql`` is the same rule as
-``can_read`` for queries that filter in the database; both must change together.
+None (NOT_FOUND for mutations), lists leave it out. ``READABLE`` is the same rule as
+``can_read`` for statements that filter in the database; both must change together.
 """
 
 from __future__ import annotations
@@ -57,12 +57,9 @@ def can_write(viewer: Viewer | None, project: ProjectAccess) -> bool:
     return project.visibility == "OPEN" or is_member(viewer, project.entity_id)
 
 
-def readable_sql(project_alias: str, param: int) -> str:
-    """SQL twin of ``can_read``; bind ``member_entity_ids(viewer)`` at ``$param``."""
-    return (
-        f"({project_alias}.visibility <> 'PRIVATE'"
-        f" OR {project_alias}.entity_id = ANY(${param}::bigint[]))"
-    )
+# The SQL twin of ``can_read``, for a statement that names the project ``p``; it takes
+# ``member_entity_ids(viewer)`` as ``:member_entity_ids``.
+READABLE = "(p.visibility <> 'PRIVATE' OR p.entity_id = ANY(:member_entity_ids::bigint[]))"
 
 
 def require_signed_in(viewer: Viewer | None) -> Viewer:

@@ -10,10 +10,12 @@ from datetime import datetime
 
 import asyncpg
 
-from server.db.database import Queryable
+from server.db.database import Connection, Database, Queryable
+from server.db.rows import RowBuilder
 from server.domain import access
 from server.domain.access import Viewer
 from server.domain.names import check_name
+from server.domain.sql import accounts as sql
 from server.errors import BadUserInput, Conflict, NotFound, Unauthenticated
 
 KEY_PREFIX = "lin"
@@ -45,60 +47,57 @@ def hash_key(key: str) -> bytes:
     return hashlib.sha256(key.encode()).digest()
 
 
-def _entity(r: asyncpg.Record) -> EntityRow:
-    return EntityRow(r["id"], r["name"], r["is_team"], r["created_at"])
+_ENTITY = RowBuilder(EntityRow)
+_USER = RowBuilder(UserRow)
 
 
-async def issue_key(db: Queryable, user_id: int) -> IssuedKey:
+async def _issue_key(conn: Connection, user_id: int) -> IssuedKey:
     key_id = secrets.token_hex(6)
     key = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
-    await db.execute(
-        "INSERT INTO api_keys (key_id, user_id, key_hash) VALUES ($1, $2, $3)",
-        key_id,
-        user_id,
-        hash_key(key),
-    )
+    await conn.execute(sql.INSERT_KEY, key_id=key_id, user_id=user_id, key_hash=hash_key(key))
     return IssuedKey(key_id, key)
 
 
-async def create_user(db: Queryable, username: str) -> tuple[UserRow, IssuedKey]:
-    """Create a user, its personal entity (ADMIN of it) and a first key. Use in a transaction."""
+async def _create_user(conn: Connection, username: str) -> tuple[UserRow, IssuedKey]:
     check_name(username, "username")
-    entity_id = await db.fetchval(
-        "INSERT INTO entities (name, is_team) VALUES ($1, false)"
-        " ON CONFLICT (name) DO NOTHING RETURNING id",
-        username,
-    )
+    entity_id = await conn.fetchval(sql.INSERT_PERSONAL_ENTITY, name=username)
     if entity_id is None:
         raise Conflict(f"the name {username!r} is taken by a user or team; choose another")
-    user_id = await db.fetchval(
-        "INSERT INTO users (username, entity_id) VALUES ($1, $2) RETURNING id", username, entity_id
-    )
-    await db.execute(
-        "INSERT INTO memberships (entity_id, user_id, role) VALUES ($1, $2, 'ADMIN')",
-        entity_id,
-        user_id,
-    )
-    return UserRow(user_id, username, entity_id), await issue_key(db, user_id)
+    user_id = await conn.fetchval(sql.INSERT_USER, username=username, entity_id=entity_id)
+    await conn.execute(sql.INSERT_ADMIN, entity_id=entity_id, user_id=user_id)
+    return UserRow(user_id, username, entity_id), await _issue_key(conn, user_id)
 
 
-async def create_key_for(db: Queryable, username: str) -> IssuedKey:
-    user_id = await db.fetchval("SELECT id FROM users WHERE username = $1", username)
-    if user_id is None:
-        raise NotFound(f"no user named {username!r}")
-    return await issue_key(db, user_id)
+async def create_user(db: Database, username: str) -> tuple[UserRow, IssuedKey]:
+    """Create a user, its personal entity (ADMIN of it) and a first key."""
+    async with db.transaction() as conn:
+        return await _create_user(conn, username)
 
 
-async def revoke_key(db: Queryable, key_id: str) -> None:
-    status = await db.execute(
-        "UPDATE api_keys SET revoked_at = clock_timestamp() WHERE key_id = $1", key_id
-    )
-    if status.endswith(" 0"):
-        raise NotFound(f"no API key with id {key_id!r}")
+async def bootstrap_admin(db: Database) -> IssuedKey | None:
+    """On a database without users, create the user ``admin``; its key, or None when
+    there are users already (another server starting at the same time included)."""
+    async with db.transaction() as conn:
+        await conn.execute(sql.LOCK_USERS)
+        if await conn.fetchval(sql.COUNT_USERS):
+            return None
+        _, key = await _create_user(conn, "admin")
+        return key
 
 
-async def count_users(db: Queryable) -> int:
-    return int(await db.fetchval("SELECT count(*) FROM users"))
+async def create_key_for(db: Database, username: str) -> IssuedKey:
+    async with db.transaction() as conn:
+        user_id = await conn.fetchval(sql.USER_ID_BY_NAME, username=username)
+        if user_id is None:
+            raise NotFound(f"no user named {username!r}")
+        return await _issue_key(conn, user_id)
+
+
+async def revoke_key(db: Database, key_id: str) -> None:
+    async with db.transaction() as conn:
+        status = await conn.execute(sql.REVOKE_KEY, key_id=key_id)
+        if status.endswith(" 0"):
+            raise NotFound(f"no API key with id {key_id!r}")
 
 
 async def authenticate(db: Queryable, authorization: str | None) -> Viewer | None:
@@ -108,15 +107,7 @@ async def authenticate(db: Queryable, authorization: str | None) -> Viewer | Non
     scheme, _, key = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthenticated("the Authorization header must be 'Bearer <api key>'")
-    rows = await db.fetch(
-        """SELECT u.id, u.username, u.entity_id, m.entity_id AS member_of, m.role
-             FROM api_keys k
-             JOIN users u ON u.id = k.user_id
-             LEFT JOIN memberships m ON m.user_id = u.id
-            WHERE k.key_hash = $1 AND k.revoked_at IS NULL""",
-        hash_key(key.strip()),
-    )
-    viewer = viewer_from_rows(rows)
+    viewer = viewer_from_rows(await db.fetch(sql.VIEWER_BY_KEY, key_hash=hash_key(key.strip())))
     if viewer is None:
         raise Unauthenticated("this API key is not valid (wrong or revoked): use another key")
     return viewer
@@ -132,8 +123,8 @@ def viewer_from_rows(rows: Sequence[asyncpg.Record]) -> Viewer | None:
 
 
 async def entity_by_name(db: Queryable, name: str) -> EntityRow | None:
-    row = await db.fetchrow("SELECT * FROM entities WHERE name = $1", name)
-    return _entity(row) if row else None
+    row = await db.fetchrow(sql.ENTITY_BY_NAME, name=name)
+    return _ENTITY.one(row) if row else None
 
 
 async def require_entity(db: Queryable, name: str) -> EntityRow:
@@ -145,74 +136,57 @@ async def require_entity(db: Queryable, name: str) -> EntityRow:
 
 
 async def entities_by_ids(db: Queryable, ids: Sequence[int]) -> dict[int, EntityRow]:
-    rows = await db.fetch("SELECT * FROM entities WHERE id = ANY($1::bigint[])", list(ids))
-    return {r["id"]: _entity(r) for r in rows}
+    return {e.id: e for e in _ENTITY.all(await db.fetch(sql.ENTITIES_BY_IDS, ids=list(ids)))}
 
 
 async def users_by_ids(db: Queryable, ids: Sequence[int]) -> dict[int, UserRow]:
-    rows = await db.fetch("SELECT * FROM users WHERE id = ANY($1::bigint[])", list(ids))
-    return {r["id"]: UserRow(r["id"], r["username"], r["entity_id"]) for r in rows}
+    return {u.id: u for u in _USER.all(await db.fetch(sql.USERS_BY_IDS, ids=list(ids)))}
 
 
 async def teams_by_users(db: Queryable, user_ids: Sequence[int]) -> dict[int, list[EntityRow]]:
     """The teams each user is a member of, by name."""
-    rows = await db.fetch(
-        """SELECT m.user_id AS member, e.* FROM memberships m JOIN entities e ON e.id = m.entity_id
-            WHERE m.user_id = ANY($1::bigint[]) AND e.is_team ORDER BY e.name""",
-        list(user_ids),
-    )
+    rows = await db.fetch(sql.TEAMS_BY_USERS, user_ids=list(user_ids))
     teams: dict[int, list[EntityRow]] = {user: [] for user in user_ids}
-    for r in rows:
-        teams[r["member"]].append(_entity(r))
+    for r, team in zip(rows, _ENTITY.all(rows), strict=True):
+        teams[r["member"]].append(team)
     return teams
 
 
-async def create_team(db: Queryable, viewer: Viewer | None, name: str) -> EntityRow:
+async def create_team(db: Database, viewer: Viewer | None, name: str) -> EntityRow:
     signed_in = access.require_signed_in(viewer)
     check_name(name, "team name")
-    row = await db.fetchrow(
-        "INSERT INTO entities (name, is_team) VALUES ($1, true)"
-        " ON CONFLICT (name) DO NOTHING RETURNING *",
-        name,
-    )
-    if row is None:
-        raise Conflict(f"the name {name!r} is taken by a user or team; choose another")
-    await db.execute(
-        "INSERT INTO memberships (entity_id, user_id, role) VALUES ($1, $2, 'ADMIN')",
-        row["id"],
-        signed_in.user_id,
-    )
-    return _entity(row)
+    async with db.transaction() as conn:
+        row = await conn.fetchrow(sql.INSERT_TEAM, name=name)
+        if row is None:
+            raise Conflict(f"the name {name!r} is taken by a user or team; choose another")
+        team = _ENTITY.one(row)
+        await conn.execute(sql.INSERT_ADMIN, entity_id=team.id, user_id=signed_in.user_id)
+        return team
 
 
 async def add_team_member(
-    db: Queryable, viewer: Viewer | None, team: str, username: str, role: str
+    db: Database, viewer: Viewer | None, team: str, username: str, role: str
 ) -> EntityRow:
     access.require_signed_in(viewer)
-    entity = await require_entity(db, team)
-    if not entity.is_team:
-        raise BadUserInput(f"{team!r} is a personal entity, not a team: members go to teams only")
-    access.require_entity_admin(viewer, entity.id, team)
-    check_name(username, "username")
-    user_id = await db.fetchval("SELECT id FROM users WHERE username = $1", username)
-    if user_id is None:
-        raise NotFound(f"no user named {username!r}")
-    if role != "ADMIN":
-        # a team keeps at least one admin, or nobody could manage it again; the team's
-        # row lock makes two admins demoting each other at once take turns
-        await db.execute("SELECT 1 FROM entities WHERE id = $1 FOR UPDATE", entity.id)
-        admins = await db.fetch(
-            "SELECT user_id FROM memberships WHERE entity_id = $1 AND role = 'ADMIN'", entity.id
-        )
-        if [r["user_id"] for r in admins] == [user_id]:
-            raise Conflict(
-                f"{username!r} is the last admin of team {team!r}: make another member ADMIN first"
+    async with db.transaction() as conn:
+        entity = await require_entity(conn, team)
+        if not entity.is_team:
+            raise BadUserInput(
+                f"{team!r} is a personal entity, not a team: members go to teams only"
             )
-    await db.execute(
-        """INSERT INTO memberships (entity_id, user_id, role) VALUES ($1, $2, $3)
-           ON CONFLICT (entity_id, user_id) DO UPDATE SET role = EXCLUDED.role""",
-        entity.id,
-        user_id,
-        role,
-    )
-    return entity
+        access.require_entity_admin(viewer, entity.id, team)
+        check_name(username, "username")
+        user_id = await conn.fetchval(sql.USER_ID_BY_NAME, username=username)
+        if user_id is None:
+            raise NotFound(f"no user named {username!r}")
+        if role != "ADMIN":
+            # a team keeps at least one admin, or nobody could manage it again
+            await conn.execute(sql.LOCK_ENTITY, id=entity.id)
+            admins = await conn.fetch(sql.TEAM_ADMINS, entity_id=entity.id)
+            if [r["user_id"] for r in admins] == [user_id]:
+                raise Conflict(
+                    f"{username!r} is the last admin of team {team!r}: "
+                    "make another member ADMIN first"
+                )
+        await conn.execute(sql.SET_MEMBERSHIP, entity_id=entity.id, user_id=user_id, role=role)
+        return entity

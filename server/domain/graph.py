@@ -17,23 +17,19 @@ from dataclasses import dataclass, field
 from server.db.database import Queryable
 from server.domain import access
 from server.domain.access import Viewer
+from server.domain.sql import graph as sql
 from server.errors import BadUserInput
 
 MAX_DEPTH = 100
 MAX_LIMIT = 10_000
 
 RUN, ARTIFACT = "Run", "Artifact"
-# the reached end's project, copied onto every edge (migration 0003)
-_TO_RUN = "JOIN projects p ON p.id = e.run_project_id"
-_TO_ARTIFACT = "JOIN projects p ON p.id = e.version_project_id"
-
-# (direction, kind of the frontier) -> (kind reached, edge table, from column, to column, joins)
-_EDGE_KIND = {"artifact_logs": "LOGGED", "artifact_uses": "USED"}
+# (direction, kind of the frontier) -> (kind reached, kind of the edges followed)
 _HOPS = {
-    ("DOWNSTREAM", ARTIFACT): (RUN, "artifact_uses", "version_id", "run_id", _TO_RUN),
-    ("DOWNSTREAM", RUN): (ARTIFACT, "artifact_logs", "run_id", "version_id", _TO_ARTIFACT),
-    ("UPSTREAM", ARTIFACT): (RUN, "artifact_logs", "version_id", "run_id", _TO_RUN),
-    ("UPSTREAM", RUN): (ARTIFACT, "artifact_uses", "run_id", "version_id", _TO_ARTIFACT),
+    ("DOWNSTREAM", ARTIFACT): (RUN, "USED"),
+    ("DOWNSTREAM", RUN): (ARTIFACT, "LOGGED"),
+    ("UPSTREAM", ARTIFACT): (RUN, "LOGGED"),
+    ("UPSTREAM", RUN): (ARTIFACT, "USED"),
 }
 
 
@@ -61,15 +57,9 @@ async def _hop(
     db: Queryable, members: list[int], direction: str, kind: str, ids: list[int]
 ) -> tuple[str, list[tuple[int, int]], str]:
     """(kind reached, [(from id, to id)], edge kind) for one hop from ``ids``."""
-    reached, table, src, dst, joins = _HOPS[(direction, kind)]
-    rows = await db.fetch(
-        f"""SELECT e.{src} AS a, e.{dst} AS b FROM {table} e {joins}
-             WHERE e.{src} = ANY($1::bigint[]) AND {access.readable_sql("p", 2)}
-             ORDER BY 2, 1""",
-        ids,
-        members,
-    )
-    return reached, rows, _EDGE_KIND[table]  # records unpack as (a, b) pairs
+    reached, edge_kind = _HOPS[(direction, kind)]
+    rows = await db.fetch(sql.hop(edge_kind, kind), ids=ids, member_entity_ids=members)
+    return reached, rows, edge_kind  # records unpack as (a, b) pairs
 
 
 def _edges(
@@ -239,22 +229,11 @@ async def lineages(
 
 
 async def _edges_between(db: Queryable, nodes: list[NodeKey]) -> list[Edge]:
-    # IN (SELECT unnest(..)) rather than = ANY for the second list: after five runs
-    # Postgres switches to a generic plan that checks = ANY row by row (136 ms against
-    # 17 ms for 10,000 nodes, measured by bench/lineage.py)
     runs = [i for k, i in nodes if k == RUN]
     artifacts = [i for k, i in nodes if k == ARTIFACT]
     if not runs or not artifacts:
         return []
-    rows = await db.fetch(
-        """SELECT 'LOGGED' AS kind, run_id, version_id FROM artifact_logs
-            WHERE run_id = ANY($1::bigint[]) AND version_id IN (SELECT unnest($2::bigint[]))
-           UNION ALL
-           SELECT 'USED', run_id, version_id FROM artifact_uses
-            WHERE run_id = ANY($1::bigint[]) AND version_id IN (SELECT unnest($2::bigint[]))""",
-        runs,
-        artifacts,
-    )
+    rows = await db.fetch(sql.EDGES_BETWEEN, run_ids=runs, version_ids=artifacts)
     return [
         ((RUN, run), (ARTIFACT, version), "LOGGED")
         if kind == "LOGGED"

@@ -10,13 +10,15 @@ viewer may not read are filtered inside the query, so pages and counts never see
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from server.db.database import Queryable
+from server.db.rows import RowBuilder
 from server.domain import access, artifacts, runs
 from server.domain.access import Viewer
+from server.domain.sql import lineage as sql
 
 
 @dataclass(frozen=True)
@@ -39,40 +41,20 @@ class HopPage:
 
 @dataclass(frozen=True)
 class Hop:
-    table: str
-    parent_col: str
-    child_col: str
-    # the join that reaches the child's project (alias p), copied onto each edge
-    joins: str
-    typed: bool  # children are artifacts, which a type argument filters
-    # the child's row: columns (with, without JSON documents), FROM clause, its table's
-    # alias there, and the row maker
-    child_columns: tuple[str, str]
-    child_from: str
-    child_alias: str
-    row: Callable[[Any], Any]
+    """One kind of hop: its statements' name in sql/lineage.py and its children's rows."""
 
-    def joins_for(self, type_: str | None) -> str:
-        """The joins, plus the child's collection (alias c) when filtering by type."""
-        if type_ is None:
-            return self.joins
-        return f"""{self.joins} JOIN artifact_versions v ON v.id = e.version_id
-                   JOIN artifact_collections c ON c.id = v.collection_id"""
+    name: str
+    rows: RowBuilder[Any]
+
+    @property
+    def typed(self) -> bool:
+        """Its children are artifacts, which a type argument filters."""
+        return sql.HOPS[self.name].typed
 
 
-_TO_RUN = "JOIN projects p ON p.id = e.run_project_id"
-_TO_ARTIFACT = "JOIN projects p ON p.id = e.version_project_id"
-
-_RUN = ((runs.RUN_COLUMNS, runs.RUN_COLUMNS_WITHOUT_DOCUMENTS), runs.RUN_FROM, "r", runs.run_row)
-_ARTIFACT = (
-    (artifacts.ARTIFACT_COLUMNS, artifacts.ARTIFACT_COLUMNS_WITHOUT_DOCUMENTS),
-    artifacts.ARTIFACT_FROM,
-    "v",
-    artifacts.artifact_row,
-)
-USED_BY = Hop("artifact_uses", "version_id", "run_id", _TO_RUN, False, *_RUN)
-LOGGED_ARTIFACTS = Hop("artifact_logs", "run_id", "version_id", _TO_ARTIFACT, True, *_ARTIFACT)
-USED_ARTIFACTS = Hop("artifact_uses", "run_id", "version_id", _TO_ARTIFACT, True, *_ARTIFACT)
+USED_BY = Hop("used_by", runs.RUN_ROW)
+LOGGED_ARTIFACTS = Hop("logged_artifacts", artifacts.ARTIFACT_ROW)
+USED_ARTIFACTS = Hop("used_artifacts", artifacts.ARTIFACT_ROW)
 
 
 async def hop_pages(
@@ -84,27 +66,14 @@ async def hop_pages(
     found: dict[tuple[int, int, int | None, str | None, bool], HopPage] = {}
     members = access.member_entity_ids(viewer)
     for (first, after, type_, documents), parents in groups.items():
-        args: list[object] = [sorted(set(parents)), members, after or 0, first + 1]
-        type_sql = ""
-        if hop.typed and type_ is not None:
-            args.append(type_)
-            type_sql = "AND c.type = $5"
-        # the page of each parent (LATERAL: one index walk each, stopping at its size),
-        # then the children's rows in the same statement
+        by_type = hop.typed and type_ is not None
         rows = await db.fetch(
-            f"""WITH page AS (
-                SELECT k.parent, x.seq, x.child FROM unnest($1::bigint[]) AS k(parent)
-                CROSS JOIN LATERAL (
-                    SELECT e.seq, e.{hop.child_col} AS child
-                      FROM {hop.table} e {hop.joins_for(type_)}
-                     WHERE e.{hop.parent_col} = k.parent AND e.seq > $3 {type_sql}
-                       AND {access.readable_sql("p", 2)}
-                     ORDER BY e.seq LIMIT $4) x)
-                SELECT {hop.child_columns[0 if documents else 1]},
-                       page.parent AS hop_parent, page.seq AS hop_seq
-                  {hop.child_from} JOIN page ON page.child = {hop.child_alias}.id
-                 ORDER BY page.parent, page.seq""",
-            *args,
+            sql.hop_page(hop.name, by_type, documents),
+            parents=sorted(set(parents)),
+            member_entity_ids=members,
+            after_seq=after or 0,
+            page_size=first + 1,
+            **({"type": type_} if by_type else {}),
         )
         by_parent: dict[int, list[Any]] = defaultdict(list)
         for r in rows:
@@ -113,7 +82,7 @@ async def hop_pages(
             edges = by_parent.get(parent, [])
             page = edges[:first]
             found[(parent, first, after, type_, documents)] = HopPage(
-                [hop.row(r) for r in page], [r["hop_seq"] for r in page], len(edges) > first
+                hop.rows.all(page), [r["hop_seq"] for r in page], len(edges) > first
             )
     return [found[(k.parent, k.first, k.after, k.type, k.documents)] for k in keys]
 
@@ -128,18 +97,12 @@ async def hop_counts(
         by_type[type_].append(parent)
     counts: dict[tuple[int, str | None], int] = {}
     for type_, parents in by_type.items():
-        args: list[object] = [sorted(set(parents)), members]
-        type_sql = ""
-        if hop.typed and type_ is not None:
-            args.append(type_)
-            type_sql = "AND c.type = $3"
+        typed = hop.typed and type_ is not None
         rows = await db.fetch(
-            f"""SELECT e.{hop.parent_col} AS parent, count(*) AS n
-                  FROM {hop.table} e {hop.joins_for(type_)}
-                 WHERE e.{hop.parent_col} = ANY($1::bigint[]) {type_sql}
-                   AND {access.readable_sql("p", 2)}
-                 GROUP BY 1""",
-            *args,
+            sql.hop_counts(hop.name, typed),
+            parents=sorted(set(parents)),
+            member_entity_ids=members,
+            **({"type": type_} if typed else {}),
         )
         for r in rows:
             counts[(r["parent"], type_)] = r["n"]

@@ -14,15 +14,19 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from server.db.database import Queryable
+from server.db.rows import RowBuilder
+from server.domain.names import check_storable_text
 from server.domain.pagination import (
     OnePage,
     PageArgs,
     PageKey,
     Slice,
     check_cursor_shape,
+    cursor_params,
     page_key,
     pages_by_parent,
 )
+from server.domain.sql import manifests as sql
 from server.errors import BadUserInput
 
 MAX_ENTRIES = 100_000
@@ -55,25 +59,6 @@ class Entry:
     @property
     def stored(self) -> bool:
         return self.ref is None
-
-
-def check_storable_text(value: str, what: str) -> str:
-    """Text Postgres can store: no NUL, and valid Unicode. JSON escapes can carry unpaired
-    surrogates ("\\ud800") that no UTF-8 encoder accepts; left alone they fail deep in the
-    database driver as an INTERNAL error instead of telling the client what to fix."""
-    if "\x00" in value:
-        raise BadUserInput(f"invalid {what}: it contains a NUL character")
-    if not _encodable(value):
-        raise BadUserInput(f"invalid {what}: not valid Unicode (unpaired surrogate)")
-    return value
-
-
-def _encodable(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def check_path(path: str) -> str:
@@ -147,36 +132,33 @@ def entry_page_key(version_id: int, prefix: str | None, page: PageArgs) -> PageK
     return page_key(version_id, page, prefix)
 
 
-def _path_range(prefix: str | None, param: int) -> tuple[str, list[Any]]:
-    """``path`` within the prefix: a range the (version_id, path) primary key scans."""
+def _path_range(prefix: str | None) -> tuple[bool, dict[str, str]]:
+    """The paths starting with ``prefix`` (any path for None) as a range: whether it has
+    an upper bound, and its parameters (see sql/manifests.py)."""
     upper = _prefix_upper_bound(prefix) if prefix else None
     if upper is None:
-        return f"path >= ${param}", [prefix or ""]
-    return f"path >= ${param} AND path < ${param + 1}", [prefix, upper]
+        return False, {"path_from": prefix or ""}
+    return True, {"path_from": prefix or "", "path_until": upper}
+
+
+_ENTRY = RowBuilder(Entry, ("path", "digest", "size", "ref", "extra"))
 
 
 async def entry_pages(db: Queryable, keys: Sequence[PageKey]) -> list[Slice[Entry]]:
     """Entries of versions in path order, those starting with the key's prefix (its
     shape) only; an index range scan of the (version_id, path) primary key each."""
 
-    def one_page(key: PageKey, param: int) -> OnePage:
+    def one_page(key: PageKey) -> OnePage:
         prefix = cast(str | None, key.shape)
-        where, args = _path_range(prefix, param)
-        after = None
-        if key.after is not None and key.after[0] >= (prefix or ""):
-            after = f"s.path > ${param + len(args)}"
-            args.append(key.after[0])
-        return OnePage(
-            f"""SELECT path, digest, size, ref, extra FROM manifest_entries
-                 WHERE version_id = k.parent AND {where}""",
-            "s.path",
-            after,
-            args,
-        )
+        bounded, params = _path_range(prefix)
+        # a cursor before the range is no condition: the range starts later
+        after = key.after is not None and key.after[0] >= (prefix or "")
+        cursor = cursor_params(key.after) if after else {}
+        return OnePage(sql.entry_page(bounded, after), {**params, **cursor})
 
     slices = []
     for rows, has_next in await pages_by_parent(db, keys, one_page):
-        items = [Entry(r["path"], r["digest"], r["size"], r["ref"], r["extra"]) for r in rows]
+        items = _ENTRY.all(rows)
         slices.append(Slice(items, [[e.path] for e in items], has_next))
     return slices
 
@@ -190,12 +172,9 @@ async def entry_counts(
     for version, prefix in keys:
         by_prefix[prefix].append(version)
     for prefix, versions in by_prefix.items():
-        where, args = _path_range(prefix, 2)
+        bounded, params = _path_range(prefix)
         rows = await db.fetch(
-            f"""SELECT version_id, count(*) AS n FROM manifest_entries
-                 WHERE version_id = ANY($1::bigint[]) AND {where} GROUP BY 1""",
-            sorted(set(versions)),
-            *args,
+            sql.entry_counts(bounded), version_ids=sorted(set(versions)), **params
         )
         for r in rows:
             found[(r["version_id"], prefix)] = r["n"]

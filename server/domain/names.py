@@ -1,4 +1,4 @@
-"""Validation of names, aliases, run/sweep ids and paths (SPEC "Names and paths")."""
+"""Validation of names, aliases, run/sweep ids, paths and free text (SPEC "Names and paths")."""
 
 from __future__ import annotations
 
@@ -27,6 +27,25 @@ def check_text(value: str | None, what: str) -> str | None:
     if value is not None and "\x00" in value:
         raise BadUserInput(f"invalid {what}: remove the NUL character, Postgres cannot store it")
     return value
+
+
+def check_storable_text(value: str, what: str) -> str:
+    """Text Postgres can store: no NUL, and valid Unicode. JSON escapes can carry unpaired
+    surrogates ("\\ud800") that no UTF-8 encoder accepts; left alone they fail deep in the
+    database driver as an INTERNAL error instead of telling the client what to fix."""
+    if "\x00" in value:
+        raise BadUserInput(f"invalid {what}: it contains a NUL character")
+    if not _encodable(value):
+        raise BadUserInput(f"invalid {what}: not valid Unicode (unpaired surrogate)")
+    return value
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_alias(alias: str) -> str:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import asyncpg
 
     from server.db.database import Queryable
+    from server.db.statements import Statement
 
 DEFAULT_FIRST = 50
 MAX_FIRST = 1000
@@ -89,21 +90,10 @@ def decode_cursor(cursor: str) -> list[Any]:
         ) from None
 
 
-def keyset_after(columns: Sequence[tuple[str, str]], first_param: int) -> str:
-    """SQL condition "row comes after $first_param.." for (expr, 'ASC'|'DESC') columns."""
-    directions = {d for _, d in columns}
-    params = [f"${first_param + i}" for i in range(len(columns))]
-    if len(directions) == 1:
-        # a row comparison lets Postgres use a matching index
-        op = ">" if directions == {"ASC"} else "<"
-        lhs = ", ".join(expr for expr, _ in columns)
-        return f"(({lhs}) {op} ({', '.join(params)}))"
-    ors = []
-    for i, (expr, direction) in enumerate(columns):
-        equal = [f"{columns[j][0]} = {params[j]}" for j in range(i)]
-        op = ">" if direction == "ASC" else "<"
-        ors.append("(" + " AND ".join([*equal, f"{expr} {op} {params[i]}"]) + ")")
-    return "(" + " OR ".join(ors) + ")"
+def cursor_params(after: Sequence[Any] | None) -> dict[str, Any]:
+    """The parameters of a keyset condition (``sql.pagination.keyset_after``) for a
+    cursor's values; none without a cursor."""
+    return {f"after_{i}": value for i, value in enumerate(after or ())}
 
 
 @dataclass
@@ -159,43 +149,26 @@ class Slice(Generic[T]):
 
 @dataclass(frozen=True)
 class OnePage:
-    """How to read one parent's page, for ``pages_by_parent``.
+    """How to read a page of each parent, for ``pages_by_parent``: a statement made by
+    ``sql.pagination.by_parent`` and its parameters besides ``parents`` and ``page_size``."""
 
-    ``select`` reads the parent's rows, naming the parent ``k.parent`` and its other
-    parameters from the number it was given; ``order`` and ``after`` (the keyset
-    condition, or None) use the select's output columns as ``s.<column>``."""
-
-    select: str
-    order: str
-    after: str | None
-    args: list[Any]
+    statement: Statement
+    params: dict[str, Any]
 
 
 async def pages_by_parent(
-    db: Queryable, keys: Sequence[PageKey], one_page: Callable[[PageKey, int], OnePage]
+    db: Queryable, keys: Sequence[PageKey], one_page: Callable[[PageKey], OnePage]
 ) -> list[tuple[list[asyncpg.Record], bool]]:
-    """Each key's rows (at most ``first``, in order) and whether more follow.
-
-    One statement per group of keys that differ only in the parent: a LATERAL join runs
-    the page's query once per parent, each stopping at its own page size (an index walk
-    where the order has one). Rows carry ``page_pos`` and ``page_parent`` after the
-    select's own columns, so positional row makers still work."""
+    """Each key's rows (at most ``first``, in order) and whether more follow: one
+    statement per group of keys that differ only in the parent."""
     groups: dict[tuple[int, Any, Hashable], list[int]] = defaultdict(list)
     for key in keys:
         groups[(key.first, key.after, key.shape)].append(key.parent)
     found: dict[PageKey, tuple[list[asyncpg.Record], bool]] = {}
     for (first, after, shape), parents in groups.items():
-        page = one_page(PageKey(parents[0], first, after, shape), 2)
-        where = f"WHERE {page.after}" if page.after else ""
+        page = one_page(PageKey(parents[0], first, after, shape))
         rows = await db.fetch(
-            f"""SELECT x.*, k.parent AS page_parent FROM unnest($1::bigint[]) AS k(parent)
-                CROSS JOIN LATERAL (
-                    SELECT s.*, row_number() OVER (ORDER BY {page.order}) AS page_pos
-                      FROM ({page.select}) s {where}
-                     ORDER BY {page.order} LIMIT {first + 1}) x
-                ORDER BY k.parent, x.page_pos""",
-            sorted(set(parents)),
-            *page.args,
+            page.statement, parents=sorted(set(parents)), page_size=first + 1, **page.params
         )
         by_parent: dict[int, list[asyncpg.Record]] = defaultdict(list)
         for row in rows:

@@ -8,10 +8,17 @@ from __future__ import annotations
 
 from server.db.database import Connection, Database
 from server.domain.access import Viewer
-from server.domain.aliases import writable_artifact
-from server.domain.artifacts import ArtifactRow, get_artifact
-from server.domain.versions import check_ttl
-from server.errors import Conflict
+from server.domain.artifacts import ArtifactRow, get_artifact, writable_artifact
+from server.domain.sql import retention as sql
+from server.errors import BadUserInput, Conflict
+
+MAX_TTL_SECONDS = 2**31 - 1  # ttl_seconds is a Postgres integer
+
+
+def check_ttl(ttl: int | None) -> int | None:
+    if ttl is not None and not 0 <= ttl <= MAX_TTL_SECONDS:
+        raise BadUserInput(f"ttlDurationSeconds must be between 0 and {MAX_TTL_SECONDS}, or null")
+    return ttl
 
 
 async def set_ttl(
@@ -22,33 +29,15 @@ async def set_ttl(
         artifact = await writable_artifact(conn, viewer, version_id)
         if artifact.state == "DELETED":
             raise Conflict(f"artifact {artifact.path} is deleted; a TTL means nothing for it")
-        await conn.execute(
-            """UPDATE artifact_versions SET ttl_seconds = $2::integer,
-                      expires_at = CASE WHEN state = 'COMMITTED'
-                                        THEN created_at + $2::integer * interval '1 second' END
-                WHERE id = $1""",
-            version_id,
-            ttl,
-        )
+        await conn.execute(sql.SET_TTL, id=version_id, ttl_seconds=ttl)
         return await get_artifact(conn, version_id)
 
 
 async def tombstone(conn: Connection, version_ids: list[int]) -> None:
     """Turn committed versions into tombstones (the caller holds their row locks)."""
-    await conn.execute(
-        "DELETE FROM artifact_aliases WHERE version_id = ANY($1::bigint[])", version_ids
-    )
-    await conn.execute(
-        "DELETE FROM manifest_entries WHERE version_id = ANY($1::bigint[])", version_ids
-    )
-    await conn.execute(
-        """UPDATE artifact_versions
-              SET state = 'DELETED', deleted_at = clock_timestamp(), metadata = '{}',
-                  description = NULL, size = 0, file_count = 0, ttl_seconds = NULL,
-                  expires_at = NULL
-            WHERE id = ANY($1::bigint[])""",
-        version_ids,
-    )
+    await conn.execute(sql.REMOVE_ALIASES, version_ids=version_ids)
+    await conn.execute(sql.REMOVE_ENTRIES, version_ids=version_ids)
+    await conn.execute(sql.TOMBSTONE, version_ids=version_ids)
 
 
 async def delete_artifact(
@@ -56,9 +45,7 @@ async def delete_artifact(
 ) -> ArtifactRow:
     async with db.transaction() as conn:
         artifact = await writable_artifact(conn, viewer, version_id)
-        state = await conn.fetchval(
-            "SELECT state FROM artifact_versions WHERE id = $1 FOR UPDATE", version_id
-        )
+        state = await conn.fetchval(sql.LOCK_VERSION, id=version_id)
         if state == "DELETED":
             return artifact
         if state == "PENDING":
@@ -66,11 +53,7 @@ async def delete_artifact(
                 f"artifact {artifact.path} is still PENDING: it was never visible, and is "
                 "cleaned away if not committed"
             )
-        user_aliases = await conn.fetchval(
-            "SELECT array_agg(alias ORDER BY created_at, alias) FROM artifact_aliases"
-            " WHERE version_id = $1",
-            version_id,
-        )
+        user_aliases = await conn.fetchval(sql.USER_ALIASES, version_id=version_id)
         if user_aliases and not delete_aliases:
             raise Conflict(
                 f"artifact {artifact.path} has aliases {user_aliases}: remove them first "

@@ -9,7 +9,6 @@ A log whose content is all held commits at once, inside the log's transaction.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,20 +16,26 @@ from typing import Any
 from server.db.database import Connection, Database
 from server.domain import access
 from server.domain.access import Viewer
-from server.domain.aliases import move_aliases_sql
-from server.domain.artifacts import ArtifactRow, find_artifact, get_artifact, lock_collection
+from server.domain.aliases import unique_aliases
+from server.domain.artifacts import (
+    ArtifactRow,
+    find_artifact,
+    get_artifact,
+    lock_collection,
+    share_lock_version,
+)
 from server.domain.commits import commit_pending
+from server.domain.json_documents import check_metadata
 from server.domain.manifests import (
     MAX_ENTRIES,
     Entry,
     EntryInput,
     check_path,
-    check_storable_text,
     check_stored_entry,
     check_unique_paths,
     manifest_digest,
 )
-from server.domain.names import check_alias, check_name
+from server.domain.names import check_name, check_storable_text
 from server.domain.references import (
     ReferenceError,
     ReferencePolicy,
@@ -38,10 +43,11 @@ from server.domain.references import (
     check_measured,
     recorded_as_given,
 )
-from server.domain.runs import MAX_JSON_BYTES, RunRow, check_json_object, writable_run
+from server.domain.retention import check_ttl
+from server.domain.runs import RunRow, writable_run
+from server.domain.sql import versions as sql
 from server.errors import BadUserInput, Conflict, NotFound
 
-MAX_TTL_SECONDS = 2**31 - 1
 MAX_DESCRIPTION_CHARS = 64 * 1024
 MAX_TOTAL_SIZE = 2**63 - 1  # artifact_versions.size is a bigint
 REFERENCE_CONCURRENCY = 16
@@ -71,42 +77,6 @@ class LogResult:
     artifact: ArtifactRow
     uploads: list[Upload] = field(default_factory=list)
     deduplicated: bool = False
-
-
-def check_metadata(metadata: Any) -> dict[str, Any]:
-    if metadata is None:
-        return {}
-    if not isinstance(metadata, dict):
-        raise BadUserInput(f"metadata must be a JSON object, got {type(metadata).__name__}")
-    check_json_object(metadata, "metadata")  # what jsonb cannot hold: NUL, NaN, infinities
-    try:
-        encoded = json.dumps(metadata, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        raise BadUserInput("metadata is not valid Unicode (unpaired surrogate)") from None
-    if len(encoded) > MAX_JSON_BYTES:
-        raise BadUserInput("metadata is larger than 1 MiB encoded; log big data as a file")
-    return metadata
-
-
-def check_ttl(ttl: int | None) -> int | None:
-    if ttl is not None and not 0 <= ttl <= MAX_TTL_SECONDS:
-        raise BadUserInput(f"ttlDurationSeconds must be between 0 and {MAX_TTL_SECONDS}, or null")
-    return ttl
-
-
-def unique_aliases(aliases: Sequence[str], *, ignore_latest: bool = False) -> list[str]:
-    """Validated aliases, the first spelling of each kept (they match regardless of case).
-
-    ``ignore_latest``: logArtifact applies "latest" anyway, so asking for it there is
-    harmless; moving it by hand (updateArtifactAliases) is refused."""
-    seen: dict[str, str] = {}
-    for alias in aliases:
-        if ignore_latest and alias.lower() == "latest":
-            continue
-        check_storable_text(alias, "alias")
-        check_alias(alias)
-        seen.setdefault(alias.lower(), alias)
-    return list(seen.values())
 
 
 async def _expand_entries(references: Any, inputs: Sequence[EntryInput]) -> list[Entry]:
@@ -251,93 +221,6 @@ async def _upload_targets(
     ]
 
 
-# One round trip for the log itself:
-# - the collection, created if new (ON CONFLICT DO NOTHING returns no row for an existing
-#   one, which the second branch finds), and its type, for the CONFLICT check;
-# - "existing": the committed version with this digest, share-locked until the
-#   transaction ends: a concurrent deleteArtifact or TTL expiry (which lock the row FOR
-#   UPDATE) either finishes first, and then the row no longer qualifies, or waits until we
-#   are done. So a deduplicated log never lands on a version turning into a tombstone.
-# - the GC fence, unless deduplicated: a row lock on every blob row we count on, held
-#   until the transaction ends. The collector claims blobs FOR UPDATE SKIP LOCKED, so it
-#   skips the rows we hold; a row it holds already makes us wait and then see it gone (so
-#   we ask for an upload); and once this transaction commits, our manifest rows keep the
-#   blobs needed. (server/worker.py collect_blobs tells the collector's side, whose
-#   second NOT EXISTS, on a fresh snapshot, sees those rows.) Blobs in use (unneeded_since
-#   NULL, the common case) are share-locked ("fence"): FOR SHARE keeps the collector out
-#   all the same, and concurrent logs of one popular blob no longer queue behind each
-#   other's row lock until commit, as an UPDATE of every row made them do.
-#   Blobs already marked unneeded are updated back to in use ("revived"), which restarts
-#   their grace period, as before. The two sets are disjoint, so no lock is ever upgraded
-#   from share to exclusive (two logs doing that to one row would deadlock). A row that
-#   changes sides between our snapshot and our lock is in neither: at worst the client
-#   is asked to upload content we hold, and commit finds the blob there.
-# - "readable": the fenced digests the logger can already read, because a live
-#   (COMMITTED) version in a project they may read holds them, with the stored size.
-#   Only these count as held: for any other digest the answer is an upload whether or
-#   not the blob exists, so logging a digest reveals nothing about other projects;
-# - "missing": every other digest, which the client must upload (commit hashes those
-#   uploads even where the blob exists: the entries' verify_upload flag);
-# - unless deduplicated or of another type: the PENDING version, and its manifest entries
-#   when they are few enough to go as arrays ($13..$17 empty otherwise: COPYed after).
-# A collection created concurrently after this statement's snapshot was taken is seen by
-# neither branch: no row comes back, nothing was inserted, and the caller runs the
-# statement again (with a new snapshot, which sees it).
-_LOG_VERSION_SQL = f"""
-WITH created AS (
-    INSERT INTO artifact_collections (project_id, name, type, description)
-    VALUES ($1, $2, $3, $4) ON CONFLICT (project_id, name) DO NOTHING
-    RETURNING id, type),
-collection AS (
-    SELECT id, type FROM created
-    UNION ALL
-    SELECT id, type FROM artifact_collections WHERE project_id = $1 AND name = $2
-    LIMIT 1),
-existing AS (
-    SELECT v.id FROM artifact_versions v
-     WHERE v.collection_id = (SELECT id FROM collection)
-       AND v.digest = $5 AND v.state = 'COMMITTED'
-     ORDER BY v.version_index LIMIT 1 FOR SHARE),
-fence AS (
-    SELECT sha256, size FROM blobs
-     WHERE sha256 = ANY($6::text[]) AND unneeded_since IS NULL
-       AND NOT EXISTS (SELECT FROM existing)
-       FOR SHARE),
-revived AS (
-    UPDATE blobs SET unneeded_since = NULL
-     WHERE sha256 = ANY($6::text[]) AND unneeded_since IS NOT NULL
-       AND NOT EXISTS (SELECT FROM existing)
-    RETURNING sha256, size),
-readable AS (
-    SELECT h.sha256, h.size FROM (SELECT * FROM fence UNION ALL SELECT * FROM revived) h
-     WHERE EXISTS (
-           SELECT FROM manifest_entries m
-             JOIN artifact_versions hv ON hv.id = m.version_id
-             JOIN projects p ON p.id = hv.project_id
-            WHERE m.digest = h.sha256 AND m.ref IS NULL AND hv.state = 'COMMITTED'
-              AND {access.readable_sql("p", 18)})),
-version AS (
-    INSERT INTO artifact_versions (collection_id, project_id, state, digest, description,
-           metadata, size, file_count, ttl_seconds, logged_by, pending_aliases)
-    SELECT c.id, $1, 'PENDING', $5, $4, $7::jsonb, $8::bigint, $9::integer, $10::integer,
-           $11::bigint, $12::text[] FROM collection c
-     WHERE c.type = $3 AND NOT EXISTS (SELECT FROM existing)
-    RETURNING id),
-entries AS (
-    INSERT INTO manifest_entries (version_id, path, digest, size, ref, extra, verify_upload)
-    SELECT v.id, e.path, e.digest, e.size, e.ref, e.extra,
-           e.ref IS NULL AND e.digest NOT IN (SELECT sha256 FROM readable)
-      FROM version v,
-           unnest($13::text[], $14::text[], $15::bigint[], $16::text[], $17::jsonb[])
-           AS e(path, digest, size, ref, extra))
-SELECT c.id, c.type, (SELECT id FROM existing) AS existing, (SELECT id FROM version) AS version,
-       CASE WHEN EXISTS (SELECT FROM existing) THEN '{{}}'::text[]
-            ELSE ARRAY(SELECT d FROM unnest($6::text[]) d
-                        WHERE d NOT IN (SELECT sha256 FROM readable) ORDER BY d) END AS missing,
-       ARRAY(SELECT sha256 FROM readable ORDER BY sha256) AS held,
-       ARRAY(SELECT size FROM readable ORDER BY sha256) AS held_sizes
-  FROM collection c"""
-
 # Up to this many entries go in with the version's INSERT; more are COPYed.
 INLINE_ENTRIES = 1000
 
@@ -364,18 +247,20 @@ async def _log_version(
 ) -> _Logged:
     """Find or create the collection, dedup, fence and insert the PENDING version."""
     inline = len(entries) <= INLINE_ENTRIES
-    columns = (
-        [e.path for e in entries], [e.digest for e in entries], [e.size for e in entries],
-        [e.ref for e in entries], [e.extra for e in entries],
-    ) if inline else ([], [], [], [], [])  # fmt: skip
-    args = (
-        run.project_id, req.name, req.type, req.description, digest, stored_digests, metadata,
-        sum(e.size or 0 for e in entries), len(entries), ttl, run.id, aliases, *columns,
-        access.member_entity_ids(viewer),
-    )  # fmt: skip
-    row = await conn.fetchrow(_LOG_VERSION_SQL, *args)
+    listed = entries if inline else ()
+    params = {
+        "project_id": run.project_id, "name": req.name, "type": req.type,
+        "description": req.description, "digest": digest, "stored_digests": stored_digests,
+        "metadata": metadata, "size": sum(e.size or 0 for e in entries),
+        "file_count": len(entries), "ttl_seconds": ttl, "logged_by": run.id,
+        "aliases": aliases, "member_entity_ids": access.member_entity_ids(viewer),
+        "entry_paths": [e.path for e in listed], "entry_digests": [e.digest for e in listed],
+        "entry_sizes": [e.size for e in listed], "entry_refs": [e.ref for e in listed],
+        "entry_extras": [e.extra for e in listed],
+    }  # fmt: skip
+    row = await conn.fetchrow(sql.LOG_VERSION, **params)
     if row is None:  # created concurrently, after our snapshot: now we see it
-        row = await conn.fetchrow(_LOG_VERSION_SQL, *args)
+        row = await conn.fetchrow(sql.LOG_VERSION, **params)
         assert row is not None
     if row["type"] != req.type:
         raise Conflict(
@@ -425,16 +310,13 @@ async def _record_log(
     """Record a (deduplicated) log of a committed version and move the aliases onto it."""
     if aliases:  # alias moves are serialised by the collection's row lock
         await lock_collection(conn, collection)
-    await conn.execute(_RECORD_LOG_SQL, run_id, version_id, collection, list(aliases))
-
-
-_RECORD_LOG_SQL = f"""
-WITH logged AS (
-    INSERT INTO artifact_logs (run_id, version_id, run_project_id, version_project_id)
-    SELECT $1, $2, (SELECT project_id FROM runs WHERE id = $1),
-           (SELECT project_id FROM artifact_collections WHERE id = $3)
-    ON CONFLICT (run_id, version_id) DO NOTHING)
-{move_aliases_sql(collection="$3", version="$2", aliases="$4")}"""
+    await conn.execute(
+        sql.RECORD_LOG,
+        run_id=run_id,
+        version_id=version_id,
+        collection_id=collection,
+        aliases=list(aliases),
+    )
 
 
 async def use_artifact(
@@ -449,21 +331,18 @@ async def use_artifact(
         artifact = await find_artifact(conn, viewer, artifact_path)
         if artifact is None:
             raise NotFound(f"artifact {artifact_path} not found")
-        # share-lock the version: a concurrent delete or expiry finishes first (and we
-        # see the tombstone) or waits until the use is recorded on a live version
-        state = await conn.fetchval(
-            "SELECT state FROM artifact_versions WHERE id = $1 FOR SHARE", artifact.id
-        )
+        # a concurrent delete or expiry finishes first (and we see the tombstone) or
+        # waits until the use is recorded on a live version
+        state = await share_lock_version(conn, artifact.id)
         if state != artifact.state:
             artifact = await get_artifact(conn, artifact.id)
         if artifact.state != "COMMITTED":
             raise Conflict(f"artifact {artifact.path} was deleted; use another version")
         await conn.execute(
-            """INSERT INTO artifact_uses (version_id, run_id, version_project_id, run_project_id)
-               VALUES ($1, $2, $3, $4) ON CONFLICT (version_id, run_id) DO NOTHING""",
-            artifact.id,
-            run.id,
-            artifact.project_id,
-            run.project_id,
+            sql.RECORD_USE,
+            version_id=artifact.id,
+            run_id=run.id,
+            version_project_id=artifact.project_id,
+            run_project_id=run.project_id,
         )
         return artifact

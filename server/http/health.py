@@ -52,7 +52,7 @@ async def readyz(request: Request) -> Response:
     store = getattr(request.state, "store", None)
     problems = []
     database, storage = await asyncio.gather(
-        checks.failure("database", lambda: db.fetchval("SELECT 1")),
+        checks.failure("database", db.ping),
         checks.failure("store", store.check) if store is not None else _passed(),
     )
     if database is not None:

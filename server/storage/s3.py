@@ -188,7 +188,10 @@ class S3Store:
                     return held is not None and held.size == size
                 raise
             hasher = BoundedHasher(size)
-            async with obj["Body"] as body:
+            # the StreamingBody itself, not what `async with` yields: in aiobotocore 2.x
+            # (2.13 among them) that is the raw aiohttp response, without iter_chunks
+            body = obj["Body"]
+            async with body:
                 if obj["ContentLength"] == size:
                     async for chunk in body.iter_chunks(HASH_CHUNK):
                         if not hasher.update(chunk):

@@ -78,8 +78,7 @@ def server(serve_env: dict[str, str]) -> Iterator[ServeProcess]:
 
 
 async def _new_account(db: Database, name: str) -> Account:
-    async with db.transaction() as conn:
-        _, issued = await accounts.create_user(conn, name)
+    _, issued = await accounts.create_user(db, name)
     return Account(name, issued.key, issued.key_id)
 
 

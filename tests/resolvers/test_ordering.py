@@ -167,6 +167,15 @@ BEST = """query($path: String!, $m: String!, $g: OptimizationGoal!) {
 }"""
 
 
+# the sweep's runs' configs ("none" has none)
+SWEEP_CONFIGS: dict[str, dict[str, Any]] = {
+    "a9": {"lr": 0.3},
+    "a10": {"lr": 0.1},
+    "a2": {"lr": 0.2},
+    "text": {"lr": "x"},
+}
+
+
 @pytest.fixture(scope="module")
 async def sweep(api: Api, make_user: Any) -> tuple[str, str]:
     user = await make_user("s")
@@ -184,7 +193,8 @@ async def sweep(api: Api, make_user: Any) -> tuple[str, str]:
         "none": {"other": 1000},
     }
     for run_id, summary in summaries.items():
-        await api.ok(UPSERT, {"p": project, "r": run_id, "s": "sw"}, user.key)
+        config = SWEEP_CONFIGS.get(run_id, {})
+        await api.ok(UPSERT, {"p": project, "r": run_id, "s": "sw", "c": config}, user.key)
         await api.ok(SUMMARY, {"path": f"{user.name}/{project}/{run_id}", "s": summary}, user.key)
     # a run outside the sweep never counts
     await api.ok(UPSERT, {"p": project, "r": "outside"}, user.key)
@@ -245,3 +255,37 @@ async def test_sweep_runs_order_like_project_runs(api: Api, sweep: tuple[str, st
     ids = [e["node"]["runId"] for e in data["sweep"]["runs"]["edges"]]
     assert ids[:3] == ["a10", "a9", "a2"]
     assert set(ids[3:]) == {"text", "none"}
+
+
+SWEEP_RUNS = """query($path: String!, $f: String!, $d: SortDirection!, $first: Int, $after: String) {
+  sweep(path: $path) { runs(orderBy: {field: $f, direction: $d}, first: $first, after: $after) {
+    edges { node { runId } } pageInfo { hasNextPage endCursor } } } }"""
+
+
+@pytest.mark.parametrize(
+    ("field", "direction", "expected"),
+    [
+        ("createdAt", "ASC", ["a9", "a10", "a2", "text", "none"]),
+        ("createdAt", "DESC", ["none", "text", "a2", "a10", "a9"]),
+        ("summary.acc", "ASC", ["a2", "a9", "a10", "text", "none"]),
+        ("summary.acc", "DESC", ["a10", "a9", "a2", "text", "none"]),
+        ("config.lr", "ASC", ["a10", "a2", "a9", "text", "none"]),
+        ("config.lr", "DESC", ["a9", "a2", "a10", "text", "none"]),
+    ],
+)
+async def test_sweep_runs_page_in_every_order(
+    api: Api, sweep: tuple[str, str], field: str, direction: str, expected: list[str]
+) -> None:
+    """Numbers first, then text, then runs without the key, whichever the direction; a
+    page of two at a time gives the same list as one page."""
+    path, key = sweep
+    seen: list[str] = []
+    after = None
+    for _ in expected:
+        variables = {"path": path, "f": field, "d": direction, "first": 2, "after": after}
+        runs = (await api.ok(SWEEP_RUNS, variables, key))["sweep"]["runs"]
+        seen += [e["node"]["runId"] for e in runs["edges"]]
+        if not runs["pageInfo"]["hasNextPage"]:
+            break
+        after = runs["pageInfo"]["endCursor"]
+    assert seen == expected

@@ -227,3 +227,28 @@ async def test_entity_projects_page_by_name(api: Api, make_user: Any) -> None:
     assert seen == names
     garbage = {"e": user.name, "after": forged([1])}
     assert await api.error(query, garbage, user.key) == "BAD_USER_INPUT"
+
+
+async def test_sweeps_page_oldest_first(api: Api, make_user: Any) -> None:
+    user = await make_user("sw")
+    project = unique("p")
+    for sweep in ("s-c", "s-a", "s-b"):
+        await api.ok(
+            """mutation($p: String!, $s: String!) {
+                 createSweep(input: {project: $p, sweepId: $s}) { id } }""",
+            {"p": project, "s": sweep},
+            user.key,
+        )
+    query = """query($e: String!, $p: String!, $after: String) {
+      project(entity: $e, name: $p) { sweeps(first: 1, after: $after) {
+        totalCount edges { node { sweepId } } pageInfo { hasNextPage endCursor } } } }"""
+    seen: list[str] = []
+    after = None
+    for _ in range(3):
+        variables = {"e": user.name, "p": project, "after": after}
+        page = (await api.ok(query, variables, user.key))["project"]["sweeps"]
+        assert page["totalCount"] == 3
+        seen += [e["node"]["sweepId"] for e in page["edges"]]
+        after = page["pageInfo"]["endCursor"]
+    assert seen == ["s-c", "s-a", "s-b"]
+    assert not page["pageInfo"]["hasNextPage"]

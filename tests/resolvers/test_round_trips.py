@@ -194,11 +194,14 @@ def _leaves(type_: GraphQLNamedType, alias: str = "") -> str:
     if is_union_type(type_):
         members = " ".join(f"... on {t.name} {{ {_leaves(t, t.name)} }}" for t in type_.types)
         return f"__typename {members}"
-    return " ".join(
+    leaves = " ".join(
         f"{alias}_{name}: {name}" if alias else name
         for name, field in type_.fields.items()  # type: ignore[union-attr]
         if is_leaf_type(get_named_type(field.type)) and not _required(field)
     )
+    # a type without leaves (Manifest) still needs a selection: "{ }" is not GraphQL
+    # (graphql-core 3.3.2 parses it, 3.3.1 rightly refuses it)
+    return leaves or "__typename"
 
 
 def fields_to_check(

@@ -80,7 +80,7 @@ async def test_a_digest_of_someone_elses_private_file_gets_an_upload_like_any_ot
     body = await store_api.gql(COMMIT, {"id": stolen["artifact"]["id"]}, key=bob.key)
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert (
-        await db.fetchval(
+        await db.pool.fetchval(
             "SELECT count(*) FROM artifact_versions v JOIN artifact_collections c "
             "ON c.id = v.collection_id WHERE c.name = 'g' AND v.state = 'COMMITTED' "
             "AND v.logged_by = (SELECT id FROM runs WHERE run_id = $1)",
@@ -110,7 +110,7 @@ async def test_uploading_content_already_stored_commits_onto_the_stored_blob(
     path = artifact_path(bob_run, "mine", "v0")
     assert await download_all(store_api, bob.key, path) == {"f.csv": same}
     digest = hashlib.sha256(same).hexdigest()
-    assert await db.fetchval("SELECT count(*) FROM blobs WHERE sha256 = $1", digest) == 1
+    assert await db.pool.fetchval("SELECT count(*) FROM blobs WHERE sha256 = $1", digest) == 1
 
     # now bob can read a live version holding it: his next log needs no upload
     again = await log_artifact(store_api, bob.key, bob_run, "again", {"g.csv": same})

@@ -213,7 +213,7 @@ async def test_a_slow_request_is_stopped_at_the_deadline_and_changes_nothing(
             'mutation { upsertRun(input: {project: "p", runId: "r"}) { id } }', key=user.key
         )
         async with db.transaction() as conn:
-            await conn.execute(
+            await conn.raw.execute(
                 "SELECT 1 FROM runs r JOIN projects p ON p.id = r.project_id "
                 "JOIN entities e ON e.id = p.entity_id WHERE e.name = $1 FOR UPDATE OF r",
                 user.name,
@@ -239,7 +239,7 @@ async def test_a_statement_past_the_statement_timeout_is_coded(
             'mutation { upsertRun(input: {project: "p", runId: "r"}) { id } }', key=user.key
         )
         async with db.transaction() as conn:
-            await conn.execute(
+            await conn.raw.execute(
                 "SELECT 1 FROM runs r JOIN projects p ON p.id = r.project_id "
                 "JOIN entities e ON e.id = p.entity_id WHERE e.name = $1 FOR UPDATE OF r",
                 user.name,

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import asyncpg
 import httpx
 import pytest
 
+from server.db.database import Database
+from server.db.pool import create_pool
 from server.domain import accounts
 from tests.web.pipeline import Client, Pipeline, log_artifacts, seed_pipeline, upsert_runs
 
@@ -130,12 +131,11 @@ class World:
 
 
 async def _user(database_url: str, name: str) -> str:
-    conn = await asyncpg.connect(database_url)
+    pool = await create_pool(database_url, min_size=1, max_size=1)
     try:
-        async with conn.transaction():
-            _, issued = await accounts.create_user(conn, name)
+        _, issued = await accounts.create_user(Database(pool), name)
     finally:
-        await conn.close()
+        await pool.close()
     return issued.key
 
 

@@ -67,3 +67,32 @@ async def test_projects_pages_by_entity_then_name(api: Api, make_user: Any) -> N
             break
         after = page["pageInfo"]["endCursor"]
     assert seen == [f"{marker}-{i}" for i in range(5)]
+
+
+async def test_projects_without_search_page_and_count_what_is_readable(
+    api: Api, make_user: Any
+) -> None:
+    """The unfiltered listing: a cursor from anywhere continues in (entity, name) order,
+    and the count includes a member's private projects only for that member."""
+    alice = await make_user("alice")
+    marker = unique("all")
+    for i, visibility in enumerate(("PUBLIC", "PUBLIC", "PUBLIC", "PRIVATE")):
+        await api.ok(
+            "mutation($i: CreateProjectInput!) { createProject(input: $i) { id } }",
+            {"i": {"entity": alice.name, "name": f"{marker}-{i}", "visibility": visibility}},
+            alice.key,
+        )
+    first = await api.ok(LIST, {"search": f"{marker}-0", "first": 1}, None)
+    cursor = first["projects"]["pageInfo"]["endCursor"]
+    # nothing sorts between alice's own projects: her entity is new, its projects these
+    rest = await api.ok(LIST, {"first": 2, "after": cursor}, None)
+    assert [e["node"]["name"] for e in rest["projects"]["edges"]] == [f"{marker}-1", f"{marker}-2"]
+    mine = await api.ok(LIST, {"first": 3, "after": cursor}, alice.key)
+    assert [e["node"]["name"] for e in mine["projects"]["edges"]] == [
+        f"{marker}-{i}" for i in (1, 2, 3)
+    ]
+    counted = {
+        who: (await api.ok(LIST, {"first": 0}, key))["projects"]["totalCount"]
+        for who, key in (("anonymous", None), ("alice", alice.key))
+    }
+    assert counted["alice"] == counted["anonymous"] + 1  # her private project

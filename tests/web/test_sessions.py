@@ -175,7 +175,7 @@ async def test_sessions_expire_and_end_with_their_api_key(
 ) -> None:
     alice = await make_user("alice")
     expiring = (await sign_in(api, alice.key)).cookies["lineage_session"]
-    await db.execute(
+    await db.pool.execute(
         "UPDATE web_sessions SET expires_at = clock_timestamp() - interval '1 second'"
         " WHERE user_id = (SELECT id FROM users WHERE username = $1)",
         alice.name,
@@ -185,7 +185,7 @@ async def test_sessions_expire_and_end_with_their_api_key(
 
     live = (await sign_in(api, alice.key)).cookies["lineage_session"]
     assert (await with_cookie(api, live, {"query": VIEWER})).json()["data"]["viewer"]
-    await db.execute(
+    await db.pool.execute(
         "UPDATE api_keys SET revoked_at = clock_timestamp() WHERE key_id = $1", alice.key_id
     )
     answer = await with_cookie(api, live, {"query": VIEWER})
@@ -197,7 +197,7 @@ async def test_only_hashes_of_session_tokens_are_stored(
 ) -> None:
     alice = await make_user("alice")
     token = (await sign_in(api, alice.key)).cookies["lineage_session"]
-    rows = await db.fetch("SELECT * FROM web_sessions")
+    rows = await db.pool.fetch("SELECT * FROM web_sessions")
     stored = b"".join(
         bytes(str(v), "utf-8") if not isinstance(v, bytes) else v for r in rows for v in r.values()
     )

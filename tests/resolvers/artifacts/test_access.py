@@ -129,7 +129,7 @@ async def test_refused_writes_change_nothing(
     assert sorted(committed["aliases"]) == ["keep", "latest"]
     pending = (await api.ok(NODE, {"id": world.pending[visibility]}, key=admin))["node"]
     assert pending["state"] == "PENDING"
-    counts = await db.fetchrow(
+    counts = await db.pool.fetchrow(
         """SELECT (SELECT count(*) FROM artifact_versions c
                     WHERE c.collection_id = v.collection_id) AS versions,
                   (SELECT count(*) FROM artifact_uses WHERE version_id = v.id) AS uses
@@ -189,7 +189,7 @@ async def test_cross_project_use_needs_read_on_the_artifact_and_write_on_the_run
     assert used["version"] == "v0"
     # using again records nothing new
     await api.ok(USE, {"run": own_run, "art": world.path("PUBLIC", "latest")}, key=outsider.key)
-    uses = await db.fetchval(
+    uses = await db.pool.fetchval(
         "SELECT count(*) FROM artifact_uses WHERE version_id = $1",
         decode_id_of(world.committed["PUBLIC"], "Artifact"),
     )

@@ -68,6 +68,17 @@ async def test_collections_list_by_name_with_type_filter_and_cursors(
     assert seen[0]["project"] == {"name": project}
     everything = await api.ok(COLLECTIONS, {"e": entity, "p": project}, key=user.key)
     assert everything["project"]["artifactCollections"]["totalCount"] == 6
+    first = await api.ok(COLLECTIONS, {"e": entity, "p": project, "first": 4}, key=user.key)
+    page = first["project"]["artifactCollections"]
+    after = page["pageInfo"]["endCursor"]
+    rest = await api.ok(
+        COLLECTIONS, {"e": entity, "p": project, "first": 4, "after": after}, key=user.key
+    )
+    assert [e["node"]["name"] for e in page["edges"]] == ["a-model", "b-data", "c-data", "d-code"]
+    assert [e["node"]["name"] for e in rest["project"]["artifactCollections"]["edges"]] == [
+        "e-data",
+        "f-pending",
+    ]
     node = await api.ok(NODE, {"id": seen[0]["id"]}, key=user.key)
     assert node["node"] == {"name": "b-data", "type": "dataset"}
     assert await versions(api, user.key, run, "f-pending") == []

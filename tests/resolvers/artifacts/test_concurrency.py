@@ -69,7 +69,7 @@ async def test_concurrent_logs_of_equal_contents_make_one_version(
     assert sorted(listed[0]["aliases"]) == sorted([*(f"a{i}" for i in range(8)), "latest"])
     assert await download_all(store_api, user.key, artifact_path(runs[0], "ds", "v0")) == files
     # every run is recorded as having logged the one version
-    logged = await db.fetchval(
+    logged = await db.pool.fetchval(
         """SELECT count(*) FROM artifact_logs l JOIN artifact_versions v ON v.id = l.version_id
             JOIN artifact_collections c ON c.id = v.collection_id
             JOIN projects p ON p.id = c.project_id WHERE p.name = $1""",
@@ -117,7 +117,7 @@ async def test_dedup_racing_a_delete_never_lands_on_a_tombstone(
             continue
         assert art["state"] == "COMMITTED", art  # deduplicated onto v0 before it went, or a new v1
         assert (art["version"], logged["deduplicated"]) in {("v0", True), ("v1", False)}
-    orphans = await db.fetchval(
+    orphans = await db.pool.fetchval(
         """SELECT count(*) FROM artifact_aliases a JOIN artifact_versions v ON v.id = a.version_id
             WHERE v.state <> 'COMMITTED'"""
     )
@@ -141,7 +141,7 @@ async def test_aliases_racing_a_delete_never_land_on_a_tombstone(
         if "errors" in aliased:
             assert aliased["errors"][0]["extensions"]["code"] == "CONFLICT"
     _, project, _ = run.split("/")
-    orphans = await db.fetchval(
+    orphans = await db.pool.fetchval(
         """SELECT count(*) FROM artifact_aliases a JOIN artifact_versions v ON v.id = a.version_id
             JOIN projects p ON p.id = v.project_id WHERE p.name = $1""",
         project,

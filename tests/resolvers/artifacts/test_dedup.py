@@ -29,7 +29,7 @@ LOGGED_BY = """query($path: String!) { artifact(path: $path) { loggedBy { path }
 
 async def logged_runs(db: Database, artifact_id: str) -> list[str]:
     """Paths of the runs recorded as having logged a version (artifact_logs), in order."""
-    rows = await db.fetch(
+    rows = await db.pool.fetch(
         """SELECT e.name || '/' || p.name || '/' || r.run_id AS path
              FROM artifact_logs l JOIN runs r ON r.id = l.run_id
              JOIN projects p ON p.id = r.project_id JOIN entities e ON e.id = p.entity_id

@@ -55,7 +55,7 @@ async def test_gc_removes_unneeded_blobs_and_keeps_shared_ones(
     stats = await make_worker(gc_grace_seconds=0).run_once()
     assert stats.blobs_deleted >= 1
     assert await blob_store.head(blob_key_of(only)) is None
-    assert await db.fetchval("SELECT count(*) FROM blobs WHERE sha256 = $1", sha(only)) == 0
+    assert await db.pool.fetchval("SELECT count(*) FROM blobs WHERE sha256 = $1", sha(only)) == 0
     assert (await get(old_urls["only.bin"], store_api)).status_code in (403, 404)
     # the content a live version shares stays, downloadable
     assert await blob_store.head(blob_key_of(shared)) is not None
@@ -168,7 +168,9 @@ async def test_blobs_promoted_but_never_recorded_are_swept_unless_a_commit_needs
         else:
             kept = payload
     for data in (abandoned, in_flight):
-        assert await db.fetchval("SELECT count(*) FROM blobs WHERE sha256 = $1", sha(data)) == 0
+        assert (
+            await db.pool.fetchval("SELECT count(*) FROM blobs WHERE sha256 = $1", sha(data)) == 0
+        )
 
     sweeping = make_worker(orphan_sweep_seconds=0, gc_grace_seconds=0)
     stats = await sweeping.run_once()

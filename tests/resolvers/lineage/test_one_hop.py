@@ -78,6 +78,24 @@ async def test_orders_follow_logging_and_first_use_not_ids_or_names(
     assert alpha["usedBy"]["totalCount"] == 4
 
 
+async def test_a_typed_page_carries_the_json_documents_it_selects(api: Api, make_user: Any) -> None:
+    """(The documents are read only when selected: without them the rows hold none.)"""
+    lab = await Lab.open(api, await make_user("j"))
+    lab.run("r", "u")
+    lab.log("r", "d1").log("r", "m1", type_="model").use("u", lab.art("m1"))
+    await lab.flush()
+    data = await api.ok(
+        """query($p: String!, $u: String!) {
+             r: run(path: $p) { loggedArtifacts(type: "model") { edges { node { name metadata } } } }
+             u: run(path: $u) { usedArtifacts(type: "model") { edges { node { name metadata } } } } }""",
+        {"p": lab.run_path("r"), "u": lab.run_path("u")},
+        lab.key,
+    )
+    expected = [{"node": {"name": "m1", "metadata": {}}}]
+    assert data["r"]["loggedArtifacts"]["edges"] == expected
+    assert data["u"]["usedArtifacts"]["edges"] == expected
+
+
 async def test_type_filter_applies_to_pages_and_counts(api: Api, make_user: Any) -> None:
     lab = await Lab.open(api, await make_user("t"))
     lab.run("r", "u")

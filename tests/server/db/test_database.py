@@ -10,6 +10,7 @@ import pytest
 
 from server.db.database import Database
 from server.db.pool import create_pool
+from server.db.statements import Statement
 from server.errors import Unavailable
 
 
@@ -37,31 +38,31 @@ async def test_an_oserror_from_the_callers_code_is_not_an_outage(own_db: Databas
     """A blob store bug (FileNotFoundError) inside a transaction is reported as itself, with
     its traceback, and the transaction is rolled back."""
     table = f"t_{int(time.time() * 1e6)}"
-    await own_db.execute(f"CREATE TABLE {table} (x int)")
+    await own_db.execute(Statement(f"CREATE TABLE {table} (x int)"))
 
     async def insert_then_fail() -> None:
         async with own_db.transaction() as conn:
-            await conn.execute(f"INSERT INTO {table} VALUES (1)")
+            await conn.execute(Statement(f"INSERT INTO {table} VALUES (1)"))
             raise FileNotFoundError("staging/1/abc")
 
     try:
         with pytest.raises(FileNotFoundError):
             await insert_then_fail()
-        assert await own_db.fetchval(f"SELECT count(*) FROM {table}") == 0
+        assert await own_db.fetchval(Statement(f"SELECT count(*) FROM {table}")) == 0
     finally:
-        await own_db.execute(f"DROP TABLE {table}")
+        await own_db.execute(Statement(f"DROP TABLE {table}"))
 
 
 async def test_a_query_on_a_connection_whose_server_died_is_unavailable(
     own_db: Database, database_url: str
 ) -> None:
     async with own_db.connection() as conn:
-        await conn.fetchval("SELECT 1")
+        await conn.fetchval(Statement("SELECT 1"))
         await _kill_backend_of(conn.raw, database_url)
         with pytest.raises(Unavailable):
-            await conn.fetchval("SELECT 1")
+            await conn.fetchval(Statement("SELECT 1"))
     # the pool replaced the dead connection
-    assert await own_db.fetchval("SELECT 2") == 2
+    assert await own_db.fetchval(Statement("SELECT 2")) == 2
 
 
 async def test_a_transaction_whose_server_died_is_unavailable(
@@ -71,10 +72,10 @@ async def test_a_transaction_whose_server_died_is_unavailable(
 
     async def lose_the_server_midway() -> None:
         async with own_db.transaction() as conn:
-            await conn.fetchval("SELECT 1")
+            await conn.fetchval(Statement("SELECT 1"))
             await _kill_backend_of(conn.raw, database_url)
-            await conn.fetchval("SELECT 1")
+            await conn.fetchval(Statement("SELECT 1"))
 
     with pytest.raises(Unavailable):
         await lose_the_server_midway()
-    assert await own_db.fetchval("SELECT 3") == 3
+    assert await own_db.fetchval(Statement("SELECT 3")) == 3

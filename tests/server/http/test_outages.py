@@ -115,8 +115,7 @@ async def test_a_stopped_database_gives_unavailable_and_the_service_recovers(
         from server.db.migrations import apply_migrations
 
         await apply_migrations(conn)
-    async with Database(pool).transaction() as conn:
-        _, issued = await accounts.create_user(conn, "alice")
+    _, issued = await accounts.create_user(Database(pool), "alice")
     await pool.close()
 
     app_settings = dataclasses.replace(settings, database_url=url, data_dir=tmp_path / "data")

@@ -1,4 +1,14 @@
-"""Mutations re-run whole when Postgres aborts their transaction to resolve a conflict.
+"""What every field of the Mutation type gets: fresh loaders after it, and a re-run when
+Postgres aborted its transaction to resolve a conflict.
+
+Transactions start in the domain. A mutation's resolver calls one domain function with
+``info.context.db``, and that function opens the mutation's one transaction itself
+(server/domain/__init__.py tells why); resolvers never open one.
+
+Loaders are cleared here, and only here: after every attempt of every mutation, whether
+it succeeded or failed, all of the request's DataLoaders are dropped
+(``Loaders.clear``), so the fields of its answer, and the mutations after it in the same
+request, load what it wrote.
 
 Each mutation is one transaction, so one that Postgres killed as a deadlock victim (or a
 serialization failure) changed nothing, and running it again from the start is exactly
@@ -29,7 +39,7 @@ ATTEMPTS = 5
 BACKOFF_SECONDS = 0.01
 
 
-class RetryConflicts(FieldExtension):
+class MutationField(FieldExtension):
     async def resolve_async(self, next_: Any, source: Any, info: Info, **kwargs: Any) -> Any:
         for attempt in range(1, ATTEMPTS + 1):
             try:
@@ -42,14 +52,16 @@ class RetryConflicts(FieldExtension):
                     info.context.request_id, info.field_name, type(exc).__name__,
                     attempt, ATTEMPTS,
                 )  # fmt: skip
-                # what the failed attempt loaded may describe rows it did not change
+            finally:
+                # committed or rolled back: anything loaded before may describe rows
+                # this attempt changed
                 info.context.loaders.clear()
-                await asyncio.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))
+            await asyncio.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))
         raise AssertionError("unreachable")
 
 
-def retry_conflicts(mutation_type: Any) -> None:
-    """Give every field of the Mutation type the retry (before the schema is built)."""
+def extend_mutations(mutation_type: Any) -> None:
+    """Give every field of the Mutation type its MutationField (before the schema is built)."""
     definition: StrawberryObjectDefinition = mutation_type.__strawberry_definition__
     for field in definition.fields:
-        field.extensions.append(RetryConflicts())
+        field.extensions.append(MutationField())
