@@ -66,8 +66,12 @@ def main() -> None:
         existing.append(time_start(data_dir))
         shutil.rmtree(data_dir.parent, ignore_errors=True)
     print(f"cold start to /readyz 200, median of {args.runs}:")
-    print(f"  fresh data dir    {statistics.median(fresh):.2f} s  (runs: {', '.join(f'{t:.2f}' for t in fresh)})")
-    print(f"  existing data dir {statistics.median(existing):.2f} s  (runs: {', '.join(f'{t:.2f}' for t in existing)})")
+    print(
+        f"  fresh data dir    {statistics.median(fresh):.2f} s  (runs: {', '.join(f'{t:.2f}' for t in fresh)})"
+    )
+    print(
+        f"  existing data dir {statistics.median(existing):.2f} s  (runs: {', '.join(f'{t:.2f}' for t in existing)})"
+    )
 
 
 if __name__ == "__main__":

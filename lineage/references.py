@@ -51,8 +51,8 @@ def s3_client() -> Any | None:
     """A botocore S3 client from the usual AWS settings; None without botocore or
     credentials. AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL point it at MinIO, moto, ..."""
     try:
-        import botocore.session  # type: ignore[import-untyped]
-        from botocore.config import Config  # type: ignore[import-untyped]
+        import botocore.session
+        from botocore.config import Config
     except ImportError:
         return None
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
@@ -117,7 +117,7 @@ def _measure_prefix(client: Any, uri: str, bucket: str, prefix: str) -> list[Mea
 
 
 def _versioned(client: Any, bucket: str) -> bool:
-    from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+    from botocore.exceptions import ClientError
 
     try:
         status = client.get_bucket_versioning(Bucket=bucket).get("Status")

@@ -68,7 +68,9 @@ class _EnumNames(dict[Any, str]):
 
     def __init__(self, enum_type: GraphQLEnumType) -> None:
         super().__init__()
-        self.by_value = {value.value: name for name, value in enum_type.values.items()}
+        self.by_value: dict[Any, str] = {
+            value.value: name for name, value in enum_type.values.items()
+        }
         self.enum_class = getattr(enum_type, "wrapped_cls", None)
 
     def __missing__(self, member: Any) -> str:
@@ -167,7 +169,7 @@ def _list_completer(plans: dict[type, Plan] | Plan, nullable_items: bool) -> Lis
             plan = plans if type(plans) is tuple else plans.get(type(item))  # type: ignore[union-attr]
             if plan is None:
                 return None
-            completed = _complete_flat(plan, item)  # type: ignore[arg-type]
+            completed = _complete_flat(plan, item)
             if completed is None:
                 return None
             append(completed)
@@ -327,7 +329,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if self.is_awaitable(others):
 
             async def merged() -> dict[str, Any]:
-                return _in_order(keys, plain, await others)  # type: ignore[misc]
+                return _in_order(keys, plain, await others)
 
             return merged()
         return _in_order(keys, plain, others)  # type: ignore[arg-type]

@@ -74,7 +74,7 @@ def _executor_problems(context_class: ContextClass) -> list[str]:
     if FieldDetails._fields[:1] != ("node",):
         problems.append(f"a field group holds {FieldDetails._fields}, not nodes first")
     constructors = [
-        inspect.signature(cls.__init__).parameters
+        inspect.signature(vars(cls)["__init__"]).parameters
         for cls in context_class.__mro__
         if "__init__" in vars(cls)
     ]
@@ -116,7 +116,9 @@ def _strawberry_problems() -> list[str]:
     else:
         field = (run.fields["name"].extensions or {}).get(STRAWBERRY_DEFINITION)
         missing = [name for name in FIELD_ATTRIBUTES if not hasattr(field, name)]
-        if missing:
+        if field is None:
+            problems.append(f'fields carry no extensions["{STRAWBERRY_DEFINITION}"]')
+        elif missing:
             problems.append(f"field definitions lack {', '.join(missing)}")
         elif PLAIN_GETTER not in (field.metadata or {}):
             problems.append("field definitions lose their metadata")

@@ -165,7 +165,8 @@ class ArtifactMutations:
         return LogArtifactPayload(
             artifact=Artifact.of(result.artifact),
             uploads=[
-                UploadTarget(path=u.path, url=u.url, headers=u.headers) for u in result.uploads
+                UploadTarget(path=u.path, url=u.url, headers=JSON(u.headers))
+                for u in result.uploads
             ],
             deduplicated=result.deduplicated,
         )

@@ -39,7 +39,7 @@ class ManifestEntry:
     @classmethod
     def of(cls, entry: Entry, downloadable: bool = True) -> ManifestEntry:
         return cls(path=entry.path, digest=entry.digest, size=Int64(entry.size) if entry.size is not None else None,
-                   ref=entry.ref, extra=entry.extra, entry=entry, downloadable=downloadable)  # fmt: skip
+                   ref=entry.ref, extra=JSON(entry.extra), entry=entry, downloadable=downloadable)  # fmt: skip
 
     @strawberry.field(
         description="A short-lived URL that returns exactly this content (the recorded version for references); null for tombstones and versions not yet committed, and for references outside the buckets the server may read (the client reads ref and extra.versionID with its own credentials)."

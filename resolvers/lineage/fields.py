@@ -62,9 +62,12 @@ async def lineage_graph(
     )
     built: dict[tuple[str, int], Any] = {}
     for key in found.graph.nodes:
-        row = found.runs.get(key[1]) if key[0] == graph.RUN else found.artifacts.get(key[1])
-        if row is not None:  # it may have vanished (deleted, made private) since the walk
-            built[key] = Run.of(row) if key[0] == graph.RUN else Artifact.of(row)
+        # a row may have vanished (deleted, made private) since the walk
+        if key[0] == graph.RUN:
+            if (run := found.runs.get(key[1])) is not None:
+                built[key] = Run.of(run)
+        elif (artifact := found.artifacts.get(key[1])) is not None:
+            built[key] = Artifact.of(artifact)
     ids = {key: node.row.global_id for key, node in built.items()}
     logged, used = LineageEdgeKind.LOGGED, LineageEdgeKind.USED
     edges = [

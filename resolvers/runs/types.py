@@ -138,7 +138,7 @@ class Sweep(Node):
             sweep_id=row.sweep_id,
             name=row.name,
             path=row.path,
-            config=row.config,
+            config=JSON(row.config),
             created_at=row.created_at,
             row=row,
         )

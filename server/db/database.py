@@ -15,9 +15,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from server.db.pool import CONNECTION_FAILURES
 from server.db.statements import Statement
@@ -27,10 +28,17 @@ UNAVAILABLE_MESSAGE = "the database is unreachable; try again shortly"
 _PING = Statement("SELECT 1")
 
 # what an asyncpg call may raise when the connection is gone (judged by _lost)
-_SUSPECT = (*CONNECTION_FAILURES, asyncpg.exceptions.InterfaceError)
+_SUSPECT: tuple[type[BaseException], ...] = (
+    *CONNECTION_FAILURES,
+    asyncpg.exceptions.InterfaceError,
+)
+
+# a connection of our own, or one checked out of the pool
+RawConnection = asyncpg.Connection | PoolConnectionProxy
+Isolation = Literal["read_committed", "read_uncommitted", "serializable", "repeatable_read"]
 
 
-def _closed(conn: asyncpg.Connection) -> bool:
+def _closed(conn: RawConnection) -> bool:
     try:
         return bool(conn.is_closed())
     except asyncpg.exceptions.InterfaceError:
@@ -40,7 +48,7 @@ def _closed(conn: asyncpg.Connection) -> bool:
         return True
 
 
-def _lost(conn: asyncpg.Connection | None, exc: BaseException) -> bool:
+def _lost(conn: RawConnection | None, exc: BaseException) -> bool:
     """Whether ``exc``, raised by asyncpg, means the database is unreachable or the
     connection to it is gone. A plain InterfaceError also means misuse (a bug), so it
     counts only on a connection that is closed: the error a query gets on a connection
@@ -57,7 +65,7 @@ def _unavailable(exc: BaseException) -> NoReturn:
 class Connection:
     """A connection checked out for a transaction; same query methods as Database."""
 
-    def __init__(self, conn: asyncpg.Connection, count: Callable[[], None]) -> None:
+    def __init__(self, conn: RawConnection, count: Callable[[], None]) -> None:
         self.raw = conn
         self._count = count
 
@@ -139,7 +147,9 @@ class Database:
             await self.pool.release(raw)
 
     @asynccontextmanager
-    async def transaction(self, isolation: str = "read_committed") -> AsyncIterator[Connection]:
+    async def transaction(
+        self, isolation: Isolation = "read_committed"
+    ) -> AsyncIterator[Connection]:
         """One transaction per mutation: everything inside commits or nothing does."""
         async with self.connection() as conn:
             raw = conn.raw

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from server.db.database import Queryable
 from server.domain import access
@@ -59,7 +60,8 @@ async def _hop(
     """(kind reached, [(from id, to id)], edge kind) for one hop from ``ids``."""
     reached, edge_kind = _HOPS[(direction, kind)]
     rows = await db.fetch(sql.hop(edge_kind, kind), ids=ids, member_entity_ids=members)
-    return reached, rows, edge_kind  # records unpack as (a, b) pairs
+    # records unpack as (from, to) pairs: no copy into tuples on the walk's hot path
+    return reached, cast("list[tuple[int, int]]", rows), edge_kind
 
 
 def _edges(

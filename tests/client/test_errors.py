@@ -27,7 +27,7 @@ def test_unauthenticated_with_a_wrong_key(server: ServeProcess) -> None:
     with pytest.raises(lineage.Unauthenticated) as caught:
         api.run("someone/project/run")
     assert REQUEST_ID.fullmatch(caught.value.request_id or "")
-    assert caught.value.request_id in str(caught.value)
+    assert (caught.value.request_id or "?") in str(caught.value)
 
 
 def test_unauthenticated_write_without_a_key(server: ServeProcess) -> None:

@@ -151,7 +151,7 @@ async def test_two_replicas_share_one_database_and_one_bucket(
                     "SELECT count(*) FROM blobs WHERE sha256 = ANY($1::text[])",
                     [hashlib.sha256(f"ttl {i}\n".encode()).hexdigest() for i in range(4)],
                 )
-                return pending == 0 and expired == 4 and blobs == 0
+                return bool(pending == 0 and expired == 4 and blobs == 0)
 
             # each has done: expired the TTLs, removed the abandoned versions, deleted
             # the expired versions' own blobs, and deleted the abandoned uploads

@@ -136,8 +136,9 @@ def _connection_node(field: GraphQLField) -> GraphQLObjectType | None:
     edges = getattr(named, "fields", {}).get("edges")
     if not named.name.endswith("Connection") or edges is None:
         return None
-    node = get_named_type(edges.type).fields["node"]  # type: ignore[union-attr]
-    return get_named_type(node.type)  # type: ignore[return-value]
+    node = get_named_type(edges.type).fields["node"]
+    target = get_named_type(node.type)
+    return target if isinstance(target, GraphQLObjectType) else None
 
 
 def _required(field: GraphQLField) -> list[str]:
@@ -196,7 +197,7 @@ def _leaves(type_: GraphQLNamedType, alias: str = "") -> str:
         return f"__typename {members}"
     leaves = " ".join(
         f"{alias}_{name}: {name}" if alias else name
-        for name, field in type_.fields.items()  # type: ignore[union-attr]
+        for name, field in type_.fields.items()  # type: ignore[attr-defined]
         if is_leaf_type(get_named_type(field.type)) and not _required(field)
     )
     # a type without leaves (Manifest) still needs a selection: "{ }" is not GraphQL

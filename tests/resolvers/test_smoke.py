@@ -1,7 +1,9 @@
+from typing import Any
+
 from tests.fixtures.service import Api
 
 
-async def test_viewer_and_run(api: Api, make_user) -> None:
+async def test_viewer_and_run(api: Api, make_user: Any) -> None:
     alice = await make_user("alice")
     data = await api.ok("{ viewer { username defaultEntity { name } } }", key=alice.key)
     assert data["viewer"]["username"] == alice.name

@@ -69,6 +69,7 @@ async def test_deeply_nested_documents_are_refused_and_moderate_ones_stored(
     deep, fine = {"k": nested(200)}, {"k": nested(40)}
     await api.ok(UPSERT, {"i": {"project": project, "runId": "r"}}, key=user.key)
     for document, ok in ((deep, False), (fine, True)):
+        variables: dict[str, Any]
         if where == "config":
             variables = {
                 "i": {"project": project, "runId": "r", "resume": "ALLOW", where: document}
@@ -142,7 +143,7 @@ async def world(api: Api, make_user: Any) -> dict[str, str]:
             "run": f"{user.name}/{project}/r", "sweep": sweep["createSweep"]["path"]}  # fmt: skip
 
 
-NUL_QUERIES = {
+NUL_QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
     "entity-name": ("query($v: String!) { entity(name: $v) { name } }", {}),
     "project-name": (
         "query($e: String!, $v: String!) { project(entity: $e, name: $v) { id } }",

@@ -136,6 +136,7 @@ async def test_refused_writes_change_nothing(
              FROM artifact_versions v WHERE v.id = $1""",
         decode_id_of(world.committed[visibility], "Artifact"),
     )
+    assert counts is not None
     assert (counts["versions"], counts["uses"]) == (2, 0)
 
 

@@ -233,7 +233,7 @@ async def test_stored_files_and_references_in_one_version(
 def plant_objects(bucket: str, keys: list[str]) -> None:
     """Put objects straight into the moto server's (in-process) backend: arranging 10,000
     objects through its HTTP API would take over a minute."""
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.s3.models import s3_backends
 
     backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]

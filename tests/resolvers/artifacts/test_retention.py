@@ -37,14 +37,14 @@ def ts(value: str) -> datetime:
 
 async def three_versions(
     api: Api, key: str
-) -> tuple[str, list[dict[str, Any]], list[dict[str, str]]]:
+) -> tuple[str, list[dict[str, Any]], list[dict[str, bytes]]]:
     run = await new_run(api, key)
     contents = [{"f.txt": content(f"v{i}")} for i in range(3)]
     made = [
         await log_and_commit(api, key, run, "ds", files, metadata={"i": i})
         for i, files in enumerate(contents)
     ]
-    return run, made, contents  # type: ignore[return-value]
+    return run, made, contents
 
 
 async def test_ttl_sets_expires_at_and_null_removes_it(api: Api, make_user: Any) -> None:

@@ -1,8 +1,10 @@
+from typing import Any
+
 from tests.fixtures.artifacts import COMMIT, get, log_artifact, manifest_digest, sha, upload_all
 from tests.fixtures.service import Api
 
 
-async def test_log_upload_commit_download(api: Api, make_user) -> None:
+async def test_log_upload_commit_download(api: Api, make_user: Any) -> None:
     alice = await make_user("alice")
     await api.ok('mutation { upsertRun(input: {project: "p", runId: "r1"}) { id } }', key=alice.key)
     run = f"{alice.name}/p/r1"

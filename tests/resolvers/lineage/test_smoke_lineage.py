@@ -1,3 +1,5 @@
+from typing import Any
+
 from tests.fixtures.artifacts import log_and_commit
 from tests.fixtures.service import Api
 
@@ -7,7 +9,7 @@ USE = (
 )
 
 
-async def test_chain_one_hop_and_lineage(api: Api, make_user) -> None:
+async def test_chain_one_hop_and_lineage(api: Api, make_user: Any) -> None:
     u = await make_user("lin")
     for r in ("prep", "train", "eval"):
         await api.ok(UPSERT, {"p": "p", "r": r}, key=u.key)

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 
-from server.db.database import Database
+from server.db.database import Database, RawConnection
 from server.db.pool import create_pool
 from server.db.statements import Statement
 from server.errors import Unavailable
 
 
 @pytest.fixture
-async def own_db(database_url: str) -> Database:
+async def own_db(database_url: str) -> AsyncIterator[Database]:
     pool = await create_pool(database_url, min_size=1, max_size=2)
-    yield Database(pool)  # type: ignore[misc]
+    yield Database(pool)
     await pool.close()
 
 
-async def _kill_backend_of(conn: asyncpg.Connection, database_url: str) -> None:
+async def _kill_backend_of(conn: RawConnection, database_url: str) -> None:
     """Terminate the server process of ``conn``, and wait until the client has seen it."""
     pid = conn.get_server_pid()
     closed = asyncio.get_running_loop().create_future()

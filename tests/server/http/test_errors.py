@@ -227,7 +227,7 @@ async def test_not_found_conflict_and_forbidden(api: Api, make_user: Any) -> Non
     )
 
 
-async def test_unpaired_surrogate_anywhere_is_bad_user_input(api: Api, make_user) -> None:
+async def test_unpaired_surrogate_anywhere_is_bad_user_input(api: Api, make_user: Any) -> None:
     user = await make_user("sur")
     # json.dumps would escape it for us; write the escape by hand as a client could
     body = (
