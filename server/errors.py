@@ -1,4 +1,4 @@
-"""Errors the service expects, each with the SPEC's ``extensions.code``.
+"""Errors the service expects, each with its ``extensions.code`` (docs/semantics.md, "Errors").
 
 The domain layer raises these; the GraphQL layer turns them into errors with
 ``extensions.code`` and masks anything else as INTERNAL.

@@ -16,7 +16,7 @@ _LONG_NUMBER = re.compile(rb"\d{16}")
 
 def _encode_jsonb(value: Any) -> bytes:
     # Binary format (version byte 1 + text) so COPY works too: a text codec breaks
-    # copy_records_to_table (see GOTCHAS.md).
+    # copy_records_to_table ("no binary format encoder for type jsonb").
     return b"\x01" + json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 

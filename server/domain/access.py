@@ -1,4 +1,4 @@
-"""Every access decision of the service, in one place (SPEC "Access").
+"""Every access decision of the service, in one place (docs/semantics.md, "Access").
 
 - PRIVATE: members of the owning entity read and write.
 - PUBLIC: anyone reads; members write.

@@ -1,6 +1,6 @@
 """Manifest entries: validation, the content digest, and listing by path prefix.
 
-The digest is the SPEC's: sha256 hex of one line ``path + "\\t" + entryDigest + "\\n"``
+The digest is the one docs/semantics.md defines: sha256 hex of one line ``path + "\\t" + entryDigest + "\\n"``
 per entry, sorted by path in byte order, so clients can compute it themselves.
 """
 

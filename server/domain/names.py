@@ -1,4 +1,4 @@
-"""Validation of names, aliases, run/sweep ids, paths and free text (SPEC "Names and paths")."""
+"""Validation of names, aliases, run/sweep ids, paths and free text (docs/semantics.md, "Names and paths")."""
 
 from __future__ import annotations
 

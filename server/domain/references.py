@@ -1,4 +1,4 @@
-"""Which referenced storage the server reads on a user's behalf (SPEC "Reference entries").
+"""Which referenced storage the server reads on a user's behalf (docs/semantics.md, "References").
 
 The server's S3 credentials reach more than any one user may: its own blob store (every
 project's blobs, private ones included) and whatever else the operator's account can

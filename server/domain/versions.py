@@ -1,4 +1,4 @@
-"""Logging and using artifact versions (SPEC "Artifacts"); committing is in commits.py.
+"""Logging and using artifact versions (docs/semantics.md, "Artifacts"); committing is in commits.py.
 
 log -> PENDING version + upload targets for content the store lacks -> client PUTs to
 staging keys -> commit verifies every blob (the store hashes staged bytes) and then, in

@@ -1,7 +1,7 @@
 """POST /graphql (JSON) and GET /graphql (GraphiQL).
 
 A small endpoint of our own rather than strawberry's view, because every step before
-execution is a guard the SPEC asks for: body size (413), JSON shape and nesting (400),
+execution is a guard: body size (413), JSON shape and nesting (400),
 text no field can store, a bounded parse and the choice of one operation, depth, size and
 node budget (QUERY_TOO_COMPLEX), the API key (UNAUTHENTICATED, never silently
 anonymous), a deadline for the whole request, and one request id that ties a masked

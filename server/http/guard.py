@@ -2,7 +2,7 @@
 
 graphql-core's own depth limiter raises errors without ``extensions.code`` and counts
 introspection, which refuses a client's standard introspection query; this counts the
-SPEC's way: introspection fields (``__schema``, ``__type``, ``__typename``) add no depth,
+way the README's limits say: introspection fields (``__schema``, ``__type``, ``__typename``) add no depth,
 and the node budget is the product of ``first`` (default 50) along each nesting of
 connections (and ``limit`` for lineage graphs), summed over the query. Every field
 selection counts towards a cap on the document's size, aliases and fragment expansions

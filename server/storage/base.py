@@ -2,8 +2,8 @@
 
 Blobs are content-addressed: ``blobs/<aa>/<bb>/<sha256>``. Clients never write there;
 they upload to ``staging/<pending_id>/<sha256>`` and only ``BlobStore.promote`` (or
-``promote_many``), once the staged bytes are known to match, creates the blob (GOTCHAS
-"Content-addressed storage"). How they are known to match is the store's business: S3
+``promote_many``), once the staged bytes are known to match, creates the blob: an object at a
+content address proves nothing about its bytes if anyone else could write there. How they are known to match is the store's business: S3
 hashes the staged object; the folder store's upload handler hashes every byte on the way
 in and stamps what matched, so promote need not read it again.
 """

@@ -1,4 +1,4 @@
-"""The access matrix of SPEC "Access": visibility x kind of viewer, for reads and writes.
+"""The access matrix of docs/semantics.md "Access": visibility x kind of viewer, for reads and writes.
 
 One team owns a PRIVATE, a PUBLIC and an OPEN project, each with a run and a sweep. The
 viewers: anonymous, an outsider (signed in, not a member), a team MEMBER and the ADMIN.

@@ -1,4 +1,4 @@
-"""Runs (SPEC "Runs"): resume modes, generated ids, auto-created projects, merging."""
+"""Runs (docs/semantics.md, "Runs"): resume modes, generated ids, auto-created projects, merging."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Access for every artifact mutation (SPEC "Access"), and cross-project use.
+"""Access for every artifact mutation (docs/semantics.md, "Access"), and cross-project use.
 
 A team owns a PRIVATE, a PUBLIC and an OPEN project, each with a run, a committed v0 and a
 PENDING version. Anonymous writes are UNAUTHENTICATED, an outsider's writes NOT_FOUND where

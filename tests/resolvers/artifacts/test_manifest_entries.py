@@ -21,7 +21,7 @@ from tests.fixtures.artifacts import (
 )
 from tests.fixtures.service import Api
 
-# byte (UTF-8) order, as the SPEC's digest sorts them
+# byte (UTF-8) order, as the version digest sorts them
 PATHS = ["a/1", "a/10", "a/2", "a_b", "ab", "b/x", "z", "é/y", "\ud7ff/q", "\ue000/r"]
 
 

@@ -1,4 +1,4 @@
-"""n-hop lineage (SPEC "Lineage"): Run.lineage and Artifact.lineage with each direction,
+"""n-hop lineage (docs/semantics.md, "Lineage"): Run.lineage and Artifact.lineage with each direction,
 depth and limit; BOTH as the union of two directed walks; truncation; cycles; bounds."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Privacy inside the graph (SPEC "Access", "Lineage"): what a viewer may not read is absent
+"""Privacy inside the graph (docs/semantics.md, "Access", "Lineage"): what a viewer may not read is absent
 from one-hop connections (and their totalCount) and from lineage with its edges, and the
 walk does not go through it."""
 

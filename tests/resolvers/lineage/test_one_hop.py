@@ -1,4 +1,4 @@
-"""One-hop lineage fields (SPEC "Lineage", "Artifacts"): loggedBy, usedBy, loggedArtifacts,
+"""One-hop lineage fields (docs/semantics.md, "Lineage", "Artifacts"): loggedBy, usedBy, loggedArtifacts,
 usedArtifacts: their orders, the type filter, totalCount, keyset cursors, repeated use,
 cross-project edges and deduplicated logs."""
 

@@ -1,4 +1,4 @@
-"""Every error reaches the client with a SPEC code and a message that says what to fix."""
+"""Every error reaches the client with its code and a message that says what to fix."""
 
 from __future__ import annotations
 
