@@ -7,11 +7,18 @@ documents of at most ``CACHE_DOCUMENT_CHARS`` and at most ``CACHE_TOTAL_CHARS`` 
 in all (least recently used first out): clients send the same few small documents over
 and over, and nothing else needs keeping. A cached document also keeps its validation
 result, so a repeated query skips both steps.
+
+The same cache is the store of persisted queries (Apollo's automatic persisted queries):
+a client that sent a document together with its SHA-256 may later send the hash alone.
+Only documents are kept, never results, and only while they stay in this bounded cache:
+a hash the cache no longer holds is PERSISTED_QUERY_NOT_FOUND, and the client sends the
+document again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -42,6 +49,8 @@ class PreparedDocument:
     document: DocumentNode
     # graphql-core's validation errors, once a request has validated the document
     validation_errors: list[GraphQLError] | None = field(default=None)
+    # the SHA-256 a client registered the document under, if one did
+    persisted_hash: str | None = field(default=None)
 
 
 class DocumentCache:
@@ -54,6 +63,7 @@ class DocumentCache:
         self.document_chars = document_chars
         self.chars = 0
         self._documents: OrderedDict[str, PreparedDocument] = OrderedDict()
+        self._persisted: dict[str, PreparedDocument] = {}
 
     def __len__(self) -> int:
         return len(self._documents)
@@ -64,6 +74,20 @@ class DocumentCache:
             self._documents.move_to_end(query)
         return prepared
 
+    def persisted(self, digest: str) -> PreparedDocument | None:
+        """The document a client registered under ``digest`` (lower-case hex SHA-256)."""
+        prepared = self._persisted.get(digest)
+        if prepared is not None:
+            self._documents.move_to_end(prepared.query)
+        return prepared
+
+    def persist(self, prepared: PreparedDocument, digest: str) -> None:
+        """Let later requests name this (cached) document by ``digest``, which the caller
+        checked is its SHA-256."""
+        if self._documents.get(prepared.query) is prepared and prepared.persisted_hash is None:
+            prepared.persisted_hash = digest
+            self._persisted[digest] = prepared
+
     def put(self, prepared: PreparedDocument) -> None:
         size = len(prepared.query)
         if size > self.document_chars or prepared.query in self._documents:
@@ -73,6 +97,13 @@ class DocumentCache:
         while self.chars > self.total_chars:
             _, evicted = self._documents.popitem(last=False)
             self.chars -= len(evicted.query)
+            if evicted.persisted_hash is not None:
+                del self._persisted[evicted.persisted_hash]
+
+
+def query_hash(query: str) -> str:
+    """The hex SHA-256 of a document's text, as persisted-query clients compute it."""
+    return hashlib.sha256(query.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 async def prepare_document(query: str, cache: DocumentCache) -> PreparedDocument:

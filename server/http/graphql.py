@@ -1,4 +1,5 @@
-"""POST /graphql (JSON) and GET /graphql (GraphiQL).
+"""POST /graphql (JSON), GET /graphql?query=... (queries only), and GraphiQL (GET from a
+browser).
 
 A small endpoint of our own rather than strawberry's view, because every step before
 execution is a guard: body size (413), JSON shape and nesting (400),
@@ -7,6 +8,12 @@ node budget (QUERY_TOO_COMPLEX), the API key (UNAUTHENTICATED, never silently
 anonymous), a deadline for the whole request, and one request id that ties a masked
 INTERNAL error to its log line. Everything before authentication takes time linear in
 the request's size.
+
+Persisted queries follow Apollo's protocol: ``extensions.persistedQuery`` names the
+document by its SHA-256; sent alone, the hash is looked up in the bounded document cache
+(PERSISTED_QUERY_NOT_FOUND when it is not there, and the client sends the document with
+it), sent with the document it registers it there. A GET may only run a query, never a
+mutation (405), so what a GET returns is safe to cache by URL.
 """
 
 from __future__ import annotations
@@ -25,10 +32,22 @@ from starlette.responses import JSONResponse, Response
 from server.context import Context
 from server.errors import ServiceError
 from server.http.body import read_limited_body
-from server.http.documents import prepare_document, select_operation
+from server.http.documents import (
+    DocumentCache,
+    PreparedDocument,
+    prepare_document,
+    query_hash,
+    select_operation,
+)
 from server.http.errors import error_body, format_error
 from server.http.guard import check_query_limits
-from server.http.payload import MalformedBody, decode_request, unstorable_text
+from server.http.payload import (
+    GraphQLRequest,
+    MalformedBody,
+    decode_query_params,
+    decode_request,
+    unstorable_text,
+)
 from server.web.auth import request_viewer
 from server.web.pages import graphiql_page
 
@@ -59,8 +78,23 @@ def _bad_request(message: str) -> JSONResponse:
     return JSONResponse(error_body("BAD_USER_INPUT", message), status_code=400)
 
 
+def _opens_graphiql(request: Request) -> bool:
+    """A GET from a browser (it accepts HTML), or one that sends no query: the GraphiQL page."""
+    if "text/html" in request.headers.get("accept", ""):
+        return True
+    params = request.query_params
+    return "query" not in params and "extensions" not in params
+
+
+PERSISTED_QUERY_NOT_FOUND = {
+    "errors": [
+        {"message": "PersistedQueryNotFound", "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}
+    ]
+}
+
+
 async def graphql_endpoint(request: Request) -> Response:
-    if request.method == "GET":
+    if request.method == "GET" and _opens_graphiql(request):
         return await graphiql_page(request)
     started = time.perf_counter()
     metrics = request.state.metrics
@@ -112,20 +146,55 @@ def _internal_message(request_id: str) -> str:
     return f"internal error; quote request id {request_id} when reporting it"
 
 
+async def _document(
+    graphql_request: GraphQLRequest, cache: DocumentCache
+) -> PreparedDocument | JSONResponse:
+    """The prepared document the request sends or names by hash, or the answer refusing it."""
+    digest = graphql_request.persisted_hash
+    if graphql_request.query is None:
+        assert digest is not None  # decode_request requires one of the two
+        return cache.persisted(digest) or JSONResponse(PERSISTED_QUERY_NOT_FOUND)
+    if digest is not None and query_hash(graphql_request.query) != digest:
+        return _bad_request(
+            "extensions.persistedQuery.sha256Hash is not the SHA-256 of the query sent with it"
+        )
+    prepared = await prepare_document(graphql_request.query, cache)
+    if digest is not None:
+        cache.persist(prepared, digest)
+    return prepared
+
+
 async def _handle(request: Request, request_id: str) -> tuple[JSONResponse, str]:
-    body = await read_limited_body(request)
+    get = request.method == "GET"
     try:
-        graphql_request = decode_request(body)
+        if get:
+            graphql_request = decode_query_params(request.query_params)
+            raw = request.query_params.get("variables", "").encode("utf-8", "surrogatepass")
+        else:
+            raw = await read_limited_body(request)
+            graphql_request = decode_request(raw)
     except MalformedBody as exc:
         return _bad_request(str(exc)), "unknown"
-    if problem := unstorable_text(body, graphql_request):
+    if problem := unstorable_text(raw, graphql_request):
         return JSONResponse(error_body("BAD_USER_INPUT", problem)), "unknown"
     try:
-        prepared = await prepare_document(graphql_request.query, request.app.state.documents)
+        prepared = await _document(graphql_request, request.app.state.documents)
     except GraphQLError as exc:
         return JSONResponse({"errors": [format_error(exc, request_id)]}), "unknown"
+    if isinstance(prepared, JSONResponse):
+        return prepared, "unknown"
     operation = select_operation(prepared.document, graphql_request.operation_name)
     operation_type = str(operation.operation.value)
+    if get and operation_type != "query":
+        refused = JSONResponse(
+            error_body(
+                "BAD_USER_INPUT",
+                f"a {operation_type} cannot be sent with GET (only queries can): use POST",
+            ),
+            status_code=405,
+            headers={"allow": "POST"},
+        )
+        return refused, operation_type
 
     schema = request.app.state.schema
     check_query_limits(schema._schema, prepared.document, operation, graphql_request.variables)
@@ -141,7 +210,7 @@ async def _handle(request: Request, request_id: str) -> tuple[JSONResponse, str]
         document=prepared,
     )
     result = await schema.execute(
-        graphql_request.query,
+        prepared.query,
         variable_values=graphql_request.variables,
         context_value=context,
         operation_name=graphql_request.operation_name,
@@ -151,4 +220,11 @@ async def _handle(request: Request, request_id: str) -> tuple[JSONResponse, str]
         out["errors"] = [format_error(e, request_id) for e in result.errors]
     if result.data is not None or not result.errors:
         out["data"] = result.data
-    return GraphQLResponse(out), operation_type
+    response = GraphQLResponse(out)
+    if get:
+        # a GET's answer depends on who asks: shared caches must key on the credentials,
+        # and must not keep a signed-in viewer's answer at all
+        response.headers["vary"] = "Authorization, Cookie"
+        if viewer is not None:
+            response.headers["cache-control"] = "private, no-store"
+    return response, operation_type

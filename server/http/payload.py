@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,35 +27,85 @@ class MalformedBody(Exception):
     """The body is not a JSON request at all: HTTP 400."""
 
 
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+
+
 @dataclass(frozen=True)
 class GraphQLRequest:
-    query: str
+    # None only for a persisted query sent by its hash alone
+    query: str | None
     variables: dict[str, Any] | None
     operation_name: str | None
+    # extensions.persistedQuery.sha256Hash (Apollo's automatic persisted queries), lower case
+    persisted_hash: str | None = None
+
+
+def _json(text: str | bytes, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedBody(f"{what} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise MalformedBody(
+            f"{what} is nested deeper than {MAX_JSON_DEPTH} levels: flatten it"
+        ) from None
 
 
 def decode_request(body: bytes) -> GraphQLRequest:
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedBody(f"request body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise MalformedBody(
-            f"request body is nested deeper than {MAX_JSON_DEPTH} levels: flatten it"
-        ) from None
-    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+    payload = _json(body, "request body")
+    if not isinstance(payload, dict):
         raise MalformedBody('send a JSON object with a "query" string')
+    return _request(payload)
+
+
+def decode_query_params(params: Mapping[str, str]) -> GraphQLRequest:
+    """A GET request's parameters: query and operationName as text, variables and
+    extensions as JSON text (the GraphQL-over-HTTP convention)."""
+    payload: dict[str, Any] = {}
+    for name in ("query", "operationName"):
+        if name in params:
+            payload[name] = params[name]
+    for name in ("variables", "extensions"):
+        if params.get(name):
+            payload[name] = _json(params[name], f"the {name} parameter")
+    return _request(payload)
+
+
+def _request(payload: dict[str, Any]) -> GraphQLRequest:
     if _depth_exceeds(payload, MAX_JSON_DEPTH):
         raise MalformedBody(
             f"request body is nested deeper than {MAX_JSON_DEPTH} levels: flatten it"
         )
+    query = payload.get("query")
+    persisted = _persisted_hash(payload.get("extensions"))
+    if not isinstance(query, str) and not (query is None and persisted is not None):
+        raise MalformedBody('send a JSON object with a "query" string')
     variables = payload.get("variables")
     operation_name = payload.get("operationName")
     if variables is not None and not isinstance(variables, dict):
         raise MalformedBody('"variables" must be a JSON object')
     if operation_name is not None and not isinstance(operation_name, str):
         raise MalformedBody('"operationName" must be a string')
-    return GraphQLRequest(payload["query"], variables, operation_name)
+    return GraphQLRequest(query, variables, operation_name, persisted)
+
+
+def _persisted_hash(extensions: Any) -> str | None:
+    """extensions.persistedQuery's hash, or None when the request names none."""
+    if extensions is None:
+        return None
+    if not isinstance(extensions, dict):
+        raise MalformedBody('"extensions" must be a JSON object')
+    persisted = extensions.get("persistedQuery")
+    if persisted is None:
+        return None
+    if not isinstance(persisted, dict) or persisted.get("version") != 1:
+        raise MalformedBody('"extensions.persistedQuery" must be {"version": 1, "sha256Hash": ...}')
+    digest = persisted.get("sha256Hash")
+    if not isinstance(digest, str) or not _SHA256_HEX.fullmatch(digest):
+        raise MalformedBody(
+            '"extensions.persistedQuery.sha256Hash" must be the hex SHA-256 of the query'
+        )
+    return digest.lower()
 
 
 def unstorable_text(body: bytes, request: GraphQLRequest) -> str | None:
@@ -81,7 +132,7 @@ def unstorable_text(body: bytes, request: GraphQLRequest) -> str | None:
                     "the request holds text that is not valid Unicode (an unpaired "
                     "surrogate escape such as \\ud800): send valid UTF-8 text"
                 )
-    if surrogates and not _encodable(request.query):
+    if surrogates and request.query is not None and not _encodable(request.query):
         return "the query is not valid Unicode (an unpaired surrogate escape): send valid UTF-8"
     return None
 
