@@ -10,8 +10,16 @@ from strawberry.dataloader import DataLoader
 
 from resolvers.fields import computed_field
 from resolvers.info import Info
-from resolvers.selection import selects_total_count
-from server.domain.pagination import Page, PageKey, Slice, encode_cursor
+from resolvers.selection import selects_documents, selects_total_count
+from server.domain.lineage import HopKey, HopPage
+from server.domain.pagination import (
+    Page,
+    PageKey,
+    Slice,
+    check_cursor_shape,
+    encode_cursor,
+    page_args,
+)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -77,3 +85,50 @@ async def loaded_connection(
         return await (counted if counted is not None else counts.load(count_key))
 
     return Connection.of(page.with_count(count), convert)
+
+
+async def hop_connections(
+    info: Info,
+    pages: DataLoader[HopKey, HopPage],
+    counts: DataLoader[tuple[int, str | None], int],
+    convert: Callable[[Any], T],
+    parents: Sequence[int],
+    first: int | None,
+    after: str | None,
+    type_: str | None = None,
+) -> list[Connection[T]]:
+    """One-hop connections of many parents with the same arguments (the batch form of
+    resolvers.lineage.fields.hop_connection, which answers one parent alike): the
+    arguments and the selection are read once, and every page is one load of the batch."""
+    args = page_args(first, after)
+    check_cursor_shape(args.after, [int])
+    after_seq = args.after[0] if args.after else None
+    documents = selects_documents(info, "edges", "node")
+    count_keys = [(parent, type_) for parent in parents]
+    # asked for now, with the pages, so every parent's count lands in one batch
+    counted = counts.load_many(count_keys) if selects_total_count(info) else None
+    found = await pages.load_many(
+        [HopKey(parent, args.first, after_seq, type_, documents) for parent in parents]
+    )
+    totals = await counted if counted is not None else None
+    return [
+        Connection.of(
+            Page(
+                page.rows,
+                [[seq] for seq in page.seqs],
+                page.has_next,
+                _counter(counts, key, None if totals is None else totals[i]),
+            ),
+            convert,
+        )
+        for i, (key, page) in enumerate(zip(count_keys, found, strict=True))
+    ]
+
+
+def _counter(
+    counts: DataLoader[tuple[int, str | None], int], key: tuple[int, str | None], known: int | None
+) -> Callable[[], Awaitable[int]]:
+    async def count() -> int:
+        return known if known is not None else await counts.load(key)
+
+    return count

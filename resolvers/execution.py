@@ -22,11 +22,14 @@ relies on in graphql-core and strawberry is checked on import (execution_guard.p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from enum import Enum
+from functools import partial
 from operator import attrgetter
 from typing import Any, ClassVar
 
+import strawberry
 from graphql import (
     GraphQLBoolean,
     GraphQLEnumType,
@@ -38,12 +41,14 @@ from graphql import (
     GraphQLScalarType,
     GraphQLString,
     GraphQLUnionType,
+    get_named_type,
 )
-from graphql.pyutils import AwaitableOrValue
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from resolvers.execution_guard import STRAWBERRY_DEFINITION, check_libraries
-from resolvers.fields import PLAIN_GETTER
+from resolvers.fields import BATCH_RESOLVER, PLAIN_GETTER
 
 check_libraries()
 
@@ -89,19 +94,61 @@ class _Fallback(Exception):
     """A nested object or list needs the normal path: so does the object holding it."""
 
 
+# argument types whose values strawberry passes to resolvers as graphql-core coerced them
+_SIMPLE_ARGUMENTS = frozenset({"Int", "Float", "String", "Boolean", "ID"})
+
+
+class _Batch:
+    """A resolver field selected on the objects of one completion (a page's 50 runs each
+    asking for ``loggedArtifacts(first: 10)``): its resolver is called for all of them at
+    once, with arguments read once, then each result is completed like a plain field's
+    value. graphql-core would build resolve info, read and convert the arguments, and
+    await and complete the result separately for every object."""
+
+    __slots__ = ("key", "call", "complete", "nullable")
+
+    def __init__(
+        self,
+        key: str,
+        call: Callable[[list[Any]], Awaitable[list[Any]]],
+        complete: Callable[[Any], Any],
+        nullable: bool,
+    ) -> None:
+        self.key = key
+        self.call = call
+        self.complete = complete
+        self.nullable = nullable
+
+
+class _Deferred:
+    """A batched field's place in an answer being built: ``out[batch.key]`` once known."""
+
+    __slots__ = ("batch", "source", "out")
+
+    def __init__(self, batch: _Batch, source: Any) -> None:
+        self.batch = batch
+        self.source = source
+        self.out: dict[str, Any] = {}
+
+
 def _field_plan(
     parent: GraphQLObjectType,
     key: str,
     details: Sequence[Any],
     nested: Callable[[Any, Sequence[Any]], Callable[[Any], Any] | None],
+    batched: Callable[..., Step | None] | None = None,
 ) -> Step | None:
     """How to complete one field of ``parent`` directly, or None. ``nested(type, details)``
-    gives the completer of an object or list field with a selection of its own."""
+    gives the completer of an object or list field with a selection of its own;
+    ``batched(parent, key, details, field_def, definition)`` the step of a resolver field
+    called for many objects at once."""
     node = details[0].node
-    if len(details) != 1 or node.arguments or node.directives:
+    if len(details) != 1 or node.directives:
         return None
     name = node.name.value
     if name == "__typename":
+        if node.arguments:
+            return None
         type_name = parent.name
         return (key, lambda _: type_name, str, False, str)
     field_def = parent.fields.get(name)
@@ -109,12 +156,11 @@ def _field_plan(
         return None
     definition = (field_def.extensions or {}).get(STRAWBERRY_DEFINITION)
     getter = (getattr(definition, "metadata", None) or {}).get(PLAIN_GETTER)
-    if (
-        definition is None
-        or (definition.base_resolver is not None and getter is None)
-        or definition.extensions
-        or definition.permission_classes
-    ):
+    if definition is None or definition.extensions or definition.permission_classes:
+        return None
+    if definition.base_resolver is not None and getter is None:
+        return None if batched is None else batched(parent, key, details, field_def, definition)
+    if node.arguments:
         return None
     field_type = field_def.type
     nullable = not isinstance(field_type, GraphQLNonNull)
@@ -142,6 +188,8 @@ def _complete_flat(plan: Plan, source: Any) -> dict[str, Any] | None:
                 out[key] = None
             elif type(value) is as_is:
                 out[key] = value
+                if as_is is _Deferred:
+                    value.out = out  # type: ignore[attr-defined]
             else:
                 value = serialize(value)
                 if value is None:  # graphql-core reports a scalar that serializes to None
@@ -191,6 +239,8 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._list_plans: dict[tuple[int, int], ListPlan | None] = {}
         # keys are ids: keep their objects alive so no id is reused during execution
         self._keep_alive: list[Any] = []
+        # batched fields met by the completion running now (it runs without awaiting)
+        self._deferred: list[_Deferred] = []
 
     def _split(self, parent: GraphQLObjectType, grouped: Any) -> Split:
         """(plan of the plain fields, the other fields or None, every key in order)."""
@@ -202,7 +252,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             steps, rest = [], {}
             if self._opts_in(parent):
                 for key, details in grouped.items():
-                    step = _field_plan(parent, key, details, self._nested)
+                    step = _field_plan(parent, key, details, self._nested, self._batched)
                     if step is None:
                         rest[key] = details
                     else:
@@ -212,6 +262,112 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             self._splits[cache_key] = split
             self._keep_alive.append(grouped)
         return split
+
+    def _batched(
+        self,
+        parent: GraphQLObjectType,
+        key: str,
+        details: Sequence[Any],
+        field_def: Any,
+        definition: Any,
+    ) -> Step | None:
+        """The step of a resolver field called for many objects at once, or None: an
+        async resolver of the object itself and its info, whose arguments are plain
+        scalars, and whose result completes directly."""
+        resolver = definition.base_resolver
+        batch_resolver = (definition.metadata or {}).get(BATCH_RESOLVER)
+        node = details[0].node
+        if getattr(details[0], "fragment_variable_values", None) is not None or (
+            batch_resolver is None
+            and (
+                not resolver.is_async
+                or resolver.root_parameter is not None
+                or resolver.parent_parameter is not None
+            )
+        ):
+            return None
+        kwargs: dict[str, Any] = {}
+        if field_def.args or node.arguments:
+            try:
+                values = get_argument_values(field_def, node, self.variable_values)
+            except Exception:  # noqa: BLE001 - graphql-core reports it on its path
+                return None
+            for name, value in values.items():
+                argument = field_def.args.get(name)
+                python = (argument.extensions or {}).get(STRAWBERRY_DEFINITION)
+                if get_named_type(argument.type).name not in _SIMPLE_ARGUMENTS or python is None:
+                    return None
+                kwargs[python.python_name] = value
+        info_name = "info" if batch_resolver is not None else resolver.info_parameter
+        if info_name is not None:
+            raw = self.build_resolve_info(field_def, [node], parent, Path(None, key, parent.name))
+            info = strawberry.Info(_raw_info=raw, _field=definition)
+            kwargs[getattr(info_name, "name", info_name)] = info
+        with_self = resolver.self_parameter is not None
+
+        async def call(sources: list[Any]) -> list[Any]:
+            if batch_resolver is not None:
+                values = await batch_resolver(sources, **kwargs)
+                if len(values) != len(sources):
+                    raise _Fallback
+                return list(values)
+            calls = [resolver(s, **kwargs) if with_self else resolver(**kwargs) for s in sources]
+            if len(calls) == 1:  # no task for a lone call
+                return [await calls[0]]
+            return list(await asyncio.gather(*calls))
+
+        field_type = field_def.type
+        nullable = not isinstance(field_type, GraphQLNonNull)
+        if not nullable:
+            field_type = field_type.of_type
+        complete: Callable[[Any], Any] | None
+        if node.selection_set:
+            complete = self._nested(field_type, details)
+        elif isinstance(field_type, GraphQLScalarType):
+            complete = field_type.serialize
+        else:
+            complete = None
+        if complete is None:
+            return None
+        batch = _Batch(key, call, complete, nullable)
+        return (key, partial(self._defer, batch), _same, False, _Deferred)
+
+    def _defer(self, batch: _Batch, source: Any) -> _Deferred:
+        deferred = _Deferred(batch, source)
+        self._deferred.append(deferred)
+        return deferred
+
+    def _take_deferred(self) -> list[_Deferred]:
+        deferred, self._deferred = self._deferred, []
+        return deferred
+
+    async def _settle(self, deferred: list[_Deferred]) -> bool:
+        """Run the batched fields of a completion, and those their results select in turn
+        (one batch per field and level); False when anything needs the normal path."""
+        try:
+            while deferred:
+                groups: dict[_Batch, list[_Deferred]] = {}
+                for item in deferred:
+                    groups.setdefault(item.batch, []).append(item)
+                calls = [batch.call([d.source for d in items]) for batch, items in groups.items()]
+                results = [await calls[0]] if len(calls) == 1 else await asyncio.gather(*calls)
+                self._deferred = []  # from here to the end of the loop body nothing awaits
+                for (batch, items), values in zip(groups.items(), results, strict=True):
+                    for item, value in zip(items, values, strict=True):
+                        if value is None:
+                            if not batch.nullable:
+                                return False
+                            item.out[batch.key] = None
+                            continue
+                        completed = batch.complete(value)
+                        if completed is None:
+                            return False
+                        item.out[batch.key] = completed
+                deferred = self._take_deferred()
+        except Exception:  # noqa: BLE001 - the normal path reports it properly
+            self._deferred = []
+            return False
+        return True
 
     def _opts_in(self, object_type: GraphQLObjectType) -> bool:
         definition = (object_type.extensions or {}).get(STRAWBERRY_DEFINITION)
@@ -289,12 +445,33 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> AwaitableOrValue[list[Any]]:
         if self._fast and type(items) is list and items:
             complete = self._list_plan(item_type, field_details_list)
-            completed = complete(items) if complete is not None else None
-            if completed is not None:
-                return completed
+            if complete is not None:
+                self._deferred = []
+                completed = complete(items)
+                deferred = self._take_deferred()
+                if completed is not None:
+                    if not deferred:
+                        return completed
+                    return self._after_batches(
+                        deferred,
+                        completed,
+                        partial(
+                            super().complete_iterable_value,
+                            item_type, field_details_list, info, path, items, position_context,
+                        ),
+                    )  # fmt: skip
         return super().complete_iterable_value(
             item_type, field_details_list, info, path, items, position_context
         )
+
+    async def _after_batches(
+        self, deferred: list[_Deferred], completed: Any, normal: Callable[[], Any]
+    ) -> Any:
+        """``completed`` once its batched fields are in, else the normal path's answer."""
+        if await self._settle(deferred):
+            return completed
+        answer = normal()
+        return await answer if self.is_awaitable(answer) else answer
 
     def execute_collected_subfields(
         self,
@@ -310,16 +487,24 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if self._fast and not new_defer_usages
             else ((), grouped_field_set, ())
         )
+        self._deferred = []
         plain = _complete_flat(steps, source_value) if steps else None
+        deferred = self._take_deferred()
+        normal = partial(
+            super().execute_collected_subfields,
+            parent_type, source_value, path, grouped_field_set, new_defer_usages,
+            delivery_group_map,
+        )  # fmt: skip
         if plain is None:  # nothing plain, or something the normal path must report
-            return super().execute_collected_subfields(
-                parent_type,
-                source_value,
-                path,
-                grouped_field_set,
-                new_defer_usages,
-                delivery_group_map,
-            )
+            return normal()
+        if deferred:
+            # batched fields first: should they need the normal path, it runs the whole
+            # object, and the other fields must not have run already
+            run_others = partial(
+                super().execute_collected_subfields, parent_type, source_value, path,
+                rest or {}, new_defer_usages, delivery_group_map,
+            )  # fmt: skip
+            return self._with_batches(deferred, plain, rest, keys, normal, run_others)
         if rest is None:
             return plain
         # the plain fields are done; graphql-core runs the others (resolvers, arguments)
@@ -333,6 +518,29 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
             return merged()
         return _in_order(keys, plain, others)  # type: ignore[arg-type]
+
+    async def _with_batches(
+        self,
+        deferred: list[_Deferred],
+        plain: dict[str, Any],
+        rest: dict[str, Any] | None,
+        keys: Sequence[str],
+        normal: Callable[[], Any],
+        others: Callable[[], Any],
+    ) -> dict[str, Any]:
+        if not await self._settle(deferred):
+            answer = normal()
+            return await answer if self.is_awaitable(answer) else answer  # type: ignore[no-any-return]
+        if rest is None:
+            return plain
+        found = others()
+        if self.is_awaitable(found):
+            found = await found
+        return _in_order(keys, plain, found)
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def fast_execution_context(*types: type) -> type[FastExecutionContext]:

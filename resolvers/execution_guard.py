@@ -34,11 +34,16 @@ EXPECTED_PARAMETERS: dict[str, tuple[str, ...]] = {
         "delivery_group_map",
     ),
     "collect_subfields": ("self", "return_type", "field_details_list"),
+    "build_resolve_info": ("self", "field_def", "field_nodes", "parent_type", "path"),
 }  # fmt: skip
 # what the executor reads off itself (set by graphql-core's constructor)
 EXPECTED_ATTRIBUTES = ("middleware_manager", "is_awaitable")
 # what it reads off strawberry's field definitions
 FIELD_ATTRIBUTES = ("base_resolver", "extensions", "permission_classes", "python_name", "metadata")
+# what it reads off a resolver it calls for many objects at once (the batched fields)
+RESOLVER_ATTRIBUTES = (
+    "is_async", "self_parameter", "info_parameter", "root_parameter", "parent_parameter",
+)  # fmt: skip
 
 
 class IncompatibleLibraries(RuntimeError):
@@ -88,6 +93,10 @@ def _executor_problems(context_class: ContextClass) -> list[str]:
 class _ProbeRun:
     name: str = computed_field(lambda _: "probe")
 
+    @strawberry.field
+    async def page(self, info: strawberry.Info, first_items: int = 1) -> int:
+        return first_items
+
 
 @strawberry.type(name="ProbeArtifact")
 class _ProbeArtifact:
@@ -122,10 +131,32 @@ def _strawberry_problems() -> list[str]:
             problems.append(f"field definitions lack {', '.join(missing)}")
         elif PLAIN_GETTER not in (field.metadata or {}):
             problems.append("field definitions lose their metadata")
+        problems += _resolver_problems(run)
     union = graphql_schema.type_map.get("ProbeNode")
     resolve_type = getattr(union, "resolve_type", None)
     if not isinstance(union, GraphQLUnionType) or not callable(resolve_type):
         problems.append("unions have no resolve_type")
     elif len(inspect.signature(resolve_type).parameters) != 3:
         problems.append(f"a union's resolve_type takes {inspect.signature(resolve_type)}")
+    return problems
+
+
+def _resolver_problems(run: GraphQLObjectType) -> list[str]:
+    """How a batched field's resolver is called: its parameters, its arguments' Python
+    names, and the Info strawberry would give it."""
+    page = run.fields.get("page")
+    field = (page.extensions or {}).get(STRAWBERRY_DEFINITION) if page else None
+    resolver = getattr(field, "base_resolver", None)
+    missing = [name for name in RESOLVER_ATTRIBUTES if not hasattr(resolver, name)]
+    if page is None or resolver is None or missing:
+        return [f"resolvers lack {', '.join(missing) or 'their definition'}"]
+    problems = []
+    if resolver.self_parameter is None or getattr(resolver.info_parameter, "name", None) != "info":
+        problems.append("resolvers no longer name their self and info parameters")
+    argument = page.args.get("firstItems")
+    python = (argument.extensions or {}).get(STRAWBERRY_DEFINITION) if argument else None
+    if getattr(python, "python_name", None) != "first_items":
+        problems.append("arguments carry no strawberry definition with their Python name")
+    if tuple(inspect.signature(strawberry.Info).parameters) != ("_raw_info", "_field"):
+        problems.append(f"strawberry.Info takes {inspect.signature(strawberry.Info)}")
     return problems

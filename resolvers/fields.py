@@ -16,6 +16,12 @@ import strawberry
 
 # the key of a field's metadata holding ``get`` (object -> value)
 PLAIN_GETTER = "plain-getter"
+# the key of a resolver field's metadata holding its batch form: an async function of
+# (the objects, info=..., **arguments) giving each object's value, in order. The fast
+# executor calls it once for all the objects of a list that select the field; graphql-core's
+# path (and the fast one's fallback) calls the field's own resolver per object, so both
+# must answer alike (tests/resolvers/test_execution.py compares them).
+BATCH_RESOLVER = "batch-resolver"
 
 
 def computed_field(get: Callable[[Any], Any], description: str | None = None) -> Any:

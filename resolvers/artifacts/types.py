@@ -8,9 +8,9 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from resolvers.connections import Connection, loaded_connection
+from resolvers.connections import Connection, hop_connections, loaded_connection
 from resolvers.enums import ArtifactState, LineageDirection
-from resolvers.fields import row_field
+from resolvers.fields import BATCH_RESOLVER, row_field
 from resolvers.info import Info
 from resolvers.lineage.fields import hop_connection, lineage_graph
 from resolvers.node import NODE_ID_DESCRIPTION, Node, node_loader
@@ -125,6 +125,21 @@ async def _aliases(self: Artifact, info: Info) -> list[str]:
     return await info.context.loaders.aliases_by_id.load(self.row.id) or []
 
 
+async def _logged_by_batch(artifacts: list[Artifact], info: Info) -> list[Run | None]:
+    rows = await info.context.loaders.run_by_id.load_many([a.row.logged_by for a in artifacts])
+    return [Run.of(row) if row else None for row in rows]
+
+
+async def _used_by_batch(
+    artifacts: list[Artifact], info: Info, first: int | None = None, after: str | None = None
+) -> list[Connection[Run]]:
+    loaders = info.context.loaders
+    return await hop_connections(
+        info, loaders.used_by_page, loaders.used_by_count, Run.of,
+        [a.row.id for a in artifacts], first, after,
+    )  # fmt: skip
+
+
 @strawberry.type
 class Artifact(Node):
     row: strawberry.Private[ArtifactRow]
@@ -160,14 +175,16 @@ class Artifact(Node):
         return Manifest(version_id=self.row.id, committed=self.row.state == "COMMITTED")
 
     @strawberry.field(
-        description="The run that logged this version; null when hidden from the viewer."
+        description="The run that logged this version; null when hidden from the viewer.",
+        metadata={BATCH_RESOLVER: _logged_by_batch},
     )
     async def logged_by(self, info: Info) -> Run | None:
         row = await info.context.loaders.run_by_id.load(self.row.logged_by)
         return Run.of(row) if row else None
 
     @strawberry.field(
-        description="Runs that used this version, in order of first use; runs hidden from the viewer are left out."
+        description="Runs that used this version, in order of first use; runs hidden from the viewer are left out.",
+        metadata={BATCH_RESOLVER: _used_by_batch},
     )
     async def used_by(
         self, info: Info, first: int | None = None, after: str | None = None

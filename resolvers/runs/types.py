@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from resolvers.connections import Connection, loaded_connection
+from resolvers.connections import Connection, hop_connections, loaded_connection
 from resolvers.enums import LineageDirection, OptimizationGoal, RunState, SortDirection
-from resolvers.fields import row_field
+from resolvers.fields import BATCH_RESOLVER, row_field
 from resolvers.info import Info
 from resolvers.lineage.fields import hop_connection, lineage_graph
 from resolvers.node import NODE_ID_DESCRIPTION, Node, node_loader
@@ -49,6 +49,38 @@ async def _project(info: Info, project_id: int) -> Project:
     return Project.of(row)
 
 
+async def _hop_batch(
+    runs: list[Run], info: Info, name: str, type: str | None, first: int | None, after: str | None
+) -> list[Connection[Artifact]]:
+    from resolvers.artifacts.types import Artifact
+
+    loaders = info.context.loaders
+    return await hop_connections(
+        info, getattr(loaders, f"{name}_page"), getattr(loaders, f"{name}_count"), Artifact.of,
+        [run.row.id for run in runs], first, after, type,
+    )  # fmt: skip
+
+
+async def _logged_artifacts_batch(
+    runs: list[Run],
+    info: Info,
+    type: str | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> list[Connection[Artifact]]:
+    return await _hop_batch(runs, info, "logged_artifacts", type, first, after)
+
+
+async def _used_artifacts_batch(
+    runs: list[Run],
+    info: Info,
+    type: str | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> list[Connection[Artifact]]:
+    return await _hop_batch(runs, info, "used_artifacts", type, first, after)
+
+
 @strawberry.type
 class Run(Node):
     row: strawberry.Private[RunRow]
@@ -77,7 +109,10 @@ class Run(Node):
         row = await info.context.loaders.sweep_by_id.load(self.row.sweep_id)
         return Sweep.of(row) if row else None
 
-    @strawberry.field(description="Artifact versions this run logged (outputs), oldest first.")
+    @strawberry.field(
+        description="Artifact versions this run logged (outputs), oldest first.",
+        metadata={BATCH_RESOLVER: _logged_artifacts_batch},
+    )
     async def logged_artifacts(
         self,
         info: Info,
@@ -94,7 +129,8 @@ class Run(Node):
         )  # fmt: skip
 
     @strawberry.field(
-        description="Artifact versions this run used (inputs), in order of first use."
+        description="Artifact versions this run used (inputs), in order of first use.",
+        metadata={BATCH_RESOLVER: _used_artifacts_batch},
     )
     async def used_artifacts(
         self,
