@@ -24,6 +24,7 @@ from server.domain.pagination import (
     page_key,
     pages_by_parent,
 )
+from server.domain.runs import RUN_ROW, RunRow
 from server.domain.sql import artifacts as sql
 from server.errors import BadUserInput, NotFound
 
@@ -84,6 +85,8 @@ class ArtifactRow(ProjectAccess):
 
 # by name: lineage builds thousands of these from its own statements' records
 ARTIFACT_ROW = RowBuilder(ArtifactRow)
+# the producer run beside a version (sql.readable_artifact_by_path with producer=True)
+PRODUCER_ROW = RowBuilder(RunRow, [f"producer_{name}" for name in RUN_ROW.fields])
 _COLLECTION = RowBuilder(CollectionRow)
 
 
@@ -181,6 +184,20 @@ def parse_spec(spec: str) -> tuple[str, int | None, str | None] | None:
 async def find_artifact(db: Queryable, viewer: Viewer | None, path: str) -> ArtifactRow | None:
     """The version ``[entity/]project/name:spec`` names, if the viewer may read it: one
     round trip (project, collection, spec and the row resolved in one statement)."""
+    return (await _find_artifact(db, viewer, path, producer=False))[0]
+
+
+async def find_artifact_and_producer(
+    db: Queryable, viewer: Viewer | None, path: str
+) -> tuple[ArtifactRow | None, RunRow | None]:
+    """find_artifact and, in the same round trip, the run that logged the version if the
+    viewer may read it (what runs.runs_by_ids would give for ``logged_by``)."""
+    return await _find_artifact(db, viewer, path, producer=True)
+
+
+async def _find_artifact(
+    db: Queryable, viewer: Viewer | None, path: str, *, producer: bool
+) -> tuple[ArtifactRow | None, RunRow | None]:
     parsed = parse_artifact_path(path)
     entity = parsed.entity
     if entity is None:
@@ -192,7 +209,7 @@ async def find_artifact(db: Queryable, viewer: Viewer | None, path: str) -> Arti
         entity = viewer.username
     spec = parse_spec(parsed.spec)
     if spec is None:
-        return None
+        return None, None
     kind, index, alias = spec
     named: dict[str, object] = {}  # what the spec's kind of statement takes
     if kind == "index":
@@ -200,14 +217,17 @@ async def find_artifact(db: Queryable, viewer: Viewer | None, path: str) -> Arti
     elif kind == "alias":
         named["alias"] = alias
     row = await db.fetchrow(
-        sql.readable_artifact_by_path(kind),
+        sql.readable_artifact_by_path(kind, producer),
         entity=entity,
         project=parsed.project,
         name=parsed.name,
         member_entity_ids=access.member_entity_ids(viewer),
         **named,
     )
-    return ARTIFACT_ROW.one(row) if row else None
+    if row is None:
+        return None, None
+    found = PRODUCER_ROW.one(row) if producer and row["producer_id"] is not None else None
+    return ARTIFACT_ROW.one(row), found
 
 
 async def versions_by_specs(

@@ -73,12 +73,27 @@ _VERSION_NAMED = {
 }
 
 
+# The run that logged a version, if the viewer may read it, as columns "producer_<RunRow
+# field>" beside the version's (server.domain.artifacts.PRODUCER_ROW builds it).
+_PRODUCER = f"""LEFT JOIN LATERAL (
+      SELECT r.id AS producer_id, r.project_id AS producer_project_id,
+             e.name AS producer_entity_name, p.name AS producer_project_name,
+             r.run_id AS producer_run_id, r.name AS producer_name, r.state AS producer_state,
+             r.config AS producer_config, r.summary AS producer_summary,
+             r.sweep_id AS producer_sweep_id, r.created_at AS producer_created_at,
+             r.updated_at AS producer_updated_at
+        FROM runs r JOIN projects p ON p.id = r.project_id JOIN entities e ON e.id = p.entity_id
+       WHERE r.id = v.logged_by AND {READABLE}) producer ON true"""
+
+
 @cache
-def readable_artifact_by_path(spec_kind: str) -> Statement:
+def readable_artifact_by_path(spec_kind: str, producer: bool = False) -> Statement:
     """The version of a path "entity/project/name:spec" in one statement: project,
-    collection, spec and the row."""
+    collection, spec and the row; with ``producer`` its readable producer run too (one
+    round trip for what artifact(path) { loggedBy } asks, instead of two)."""
+    select = f"SELECT {ARTIFACT_COLUMNS}, producer.*\n  {ARTIFACT_FROM}\n  {_PRODUCER}"
     return Statement(
-        f"""{SELECT_ARTIFACT} WHERE v.id = (
+        f"""{select if producer else SELECT_ARTIFACT} WHERE v.id = (
                SELECT ({_VERSION_NAMED[spec_kind]}) FROM artifact_collections c
                  JOIN projects p ON p.id = c.project_id JOIN entities e ON e.id = p.entity_id
                 WHERE e.name = :entity AND p.name = :project AND c.name = :name

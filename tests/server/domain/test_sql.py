@@ -38,7 +38,10 @@ FAMILIES: dict[Callable[..., Statement], list[tuple[Any, ...]]] = {
     sweeps.page_by_project: [(after,) for after in BOOLS],
     # tests/resolvers/artifacts/test_collections.py, test_aliases.py
     artifacts.readable_artifacts_by_ids: [(documents,) for documents in BOOLS],
-    artifacts.readable_artifact_by_path: [("latest",), ("index",), ("alias",)],
+    # tests/resolvers/artifacts/test_artifact_by_path.py (producer: the loggedBy it brings)
+    artifacts.readable_artifact_by_path: list(
+        itertools.product(("latest", "index", "alias"), BOOLS)
+    ),
     artifacts.collection_page: list(itertools.product(BOOLS, BOOLS)),
     artifacts.version_page: [(after,) for after in BOOLS],
     # tests/resolvers/artifacts/test_manifest_entries.py
