@@ -51,6 +51,8 @@ class PreparedDocument:
     validation_errors: list[GraphQLError] | None = field(default=None)
     # the SHA-256 a client registered the document under, if one did
     persisted_hash: str | None = field(default=None)
+    # operations (by name) that passed the guard's limits whatever the variables
+    within_limits: set[str | None] = field(default_factory=set)
 
 
 class DocumentCache:

@@ -197,7 +197,12 @@ async def _handle(request: Request, request_id: str) -> tuple[JSONResponse, str]
         return refused, operation_type
 
     schema = request.app.state.schema
-    check_query_limits(schema._schema, prepared.document, operation, graphql_request.variables)
+    name = graphql_request.operation_name
+    if name not in prepared.within_limits and check_query_limits(
+        schema._schema, prepared.document, operation, graphql_request.variables
+    ):
+        # the same verdict for every later request of this (cached) document
+        prepared.within_limits.add(name)
     db = request.state.db
     viewer = await request_viewer(request)
     context = Context(

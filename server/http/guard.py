@@ -32,6 +32,7 @@ from graphql import (
     GraphQLNamedType,
     GraphQLSchema,
     InlineFragmentNode,
+    IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     get_named_type,
@@ -109,10 +110,14 @@ class _Pricer:
         self.priced: dict[str, _Cost] = {}
         self.pricing: set[str] = set()
         self.introspection_sizes = _introspection_sizes(schema)
+        # whether a count came from a variable (then the verdict holds for these values only)
+        self.read_variables = False
 
     def _int_arg(self, field: FieldNode, name: str, default: int) -> int:
         for arg in field.arguments or ():
             if arg.name.value == name:
+                if not isinstance(arg.value, IntValueNode):
+                    self.read_variables = True
                 value = value_from_ast_untyped(arg.value, self.variables)
                 if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
                     return value
@@ -235,9 +240,10 @@ def check_query_limits(
     document: DocumentNode,
     operation: OperationDefinitionNode,
     variables: Mapping[str, Any] | None,
-) -> None:
+) -> bool:
     """Raise QueryTooComplex for an operation past any limit (in time linear in the
-    document's size)."""
+    document's size). True when the verdict holds whatever the variables (no count came
+    from one), so a cached document need not be checked again."""
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
@@ -259,3 +265,4 @@ def check_query_limits(
             f"query could return more than {MAX_NODES:,} nodes: ask for smaller pages "
             "(first/limit) or nest fewer connections"
         )
+    return not pricer.read_variables

@@ -84,6 +84,42 @@ async def test_first_from_variables_counts(api: Api, make_user: Any) -> None:
     assert "errors" not in await api.gql(query, {"e": alice.name, "n": 10}, alice.key)
 
 
+async def test_a_cached_document_is_checked_again_for_other_variables(
+    api: Api, make_user: Any
+) -> None:
+    """The verdict of a document whose counts come from variables holds for those values
+    only: passing once (and being cached) lets no bigger value through later."""
+    alice = await make_user("a")
+    query = NODE_BOMB.replace("query($e: String!)", "query($e: String!, $n: Int)").replace(
+        "runs(first: 1000)", "runs(first: $n)"
+    )
+    for n in (10, 1000, 10, 1000):
+        body = await api.gql(query, {"e": alice.name, "n": n}, alice.key)
+        assert ("errors" in body) == (n == 1000), body
+        if n == 1000:
+            assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+
+
+async def test_each_operation_of_a_cached_document_is_checked(api: Api, make_user: Any) -> None:
+    """A document's small operation passing (and being remembered) says nothing of its
+    other operations."""
+    alice = await make_user("a")
+    small = NODE_BOMB.replace("query($e: String!)", "query Small($e: String!)").replace(
+        "runs(first: 1000)", "runs(first: 10)"
+    )
+    document = small + "\n" + NODE_BOMB.replace("query($e: String!)", "query Bomb($e: String!)")
+    for name in ("Small", "Bomb", "Small", "Bomb"):
+        response = await api.http.post(
+            "/graphql",
+            json={"query": document, "variables": {"e": alice.name}, "operationName": name},
+            headers={"authorization": f"Bearer {alice.key}"},
+        )
+        body = response.json()
+        assert ("errors" in body) == (name == "Bomb"), body
+        if name == "Bomb":
+            assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+
+
 @pytest.mark.parametrize("anonymous", [True, False])
 async def test_the_standard_introspection_query_works(
     api: Api, make_user: Any, anonymous: bool
