@@ -23,7 +23,7 @@ relies on in graphql-core and strawberry is checked on import (execution_guard.p
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
 from functools import partial
 from operator import attrgetter
@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 
 import strawberry
 from graphql import (
+    DirectiveNode,
     GraphQLBoolean,
     GraphQLEnumType,
     GraphQLID,
@@ -41,6 +42,7 @@ from graphql import (
     GraphQLScalarType,
     GraphQLString,
     GraphQLUnionType,
+    Node,
     get_named_type,
 )
 from graphql.execution.values import get_argument_values
@@ -103,21 +105,64 @@ class _Batch:
     asking for ``loggedArtifacts(first: 10)``): its resolver is called for all of them at
     once, with arguments read once, then each result is completed like a plain field's
     value. graphql-core would build resolve info, read and convert the arguments, and
-    await and complete the result separately for every object."""
+    await and complete the result separately for every object. A batch belongs to a plan,
+    which later executions of the same document may share: what depends on the request
+    (its info, its variables' values) is bound by each execution (``bind``)."""
 
-    __slots__ = ("key", "call", "complete", "nullable")
+    __slots__ = (
+        "key", "parent", "node", "field_def", "definition", "batch_resolver", "complete",
+        "nullable",
+    )  # fmt: skip
 
     def __init__(
         self,
         key: str,
-        call: Callable[[list[Any]], Awaitable[list[Any]]],
+        parent: GraphQLObjectType,
+        field_def: Any,
+        definition: Any,
+        node: Any,
         complete: Callable[[Any], Any],
         nullable: bool,
     ) -> None:
         self.key = key
-        self.call = call
+        self.parent = parent
+        self.field_def = field_def
+        self.definition = definition
+        self.node = node
+        self.batch_resolver = (definition.metadata or {}).get(BATCH_RESOLVER)
         self.complete = complete
         self.nullable = nullable
+
+    def bind(self, executor: FastExecutionContext) -> dict[str, Any]:
+        """The resolver's keyword arguments in this execution (its arguments by their
+        Python names, and its info)."""
+        kwargs: dict[str, Any] = {}
+        if self.field_def.args or self.node.arguments:
+            values = get_argument_values(self.field_def, self.node, executor.variable_values)
+            args = self.field_def.args
+            for name, value in values.items():
+                kwargs[args[name].extensions[STRAWBERRY_DEFINITION].python_name] = value
+        resolver = self.definition.base_resolver
+        info_name = "info" if self.batch_resolver is not None else resolver.info_parameter
+        if info_name is not None:
+            path = Path(None, self.key, self.parent.name)
+            raw = executor.build_resolve_info(self.field_def, [self.node], self.parent, path)
+            info = strawberry.Info(_raw_info=raw, _field=self.definition)
+            kwargs[getattr(info_name, "name", info_name)] = info
+        return kwargs
+
+    async def call(self, kwargs: dict[str, Any], sources: list[Any]) -> list[Any]:
+        if self.batch_resolver is not None:
+            values = await self.batch_resolver(sources, **kwargs)
+            if len(values) != len(sources):
+                raise _Fallback
+            return list(values)
+        resolver = self.definition.base_resolver
+        with_self = resolver.self_parameter is not None
+        calls = [resolver(s, **kwargs) if with_self else resolver(**kwargs) for s in sources]
+        if len(calls) == 1:  # no task for a lone call
+            return [await calls[0]]
+        return list(await asyncio.gather(*calls))
 
 
 class _Deferred:
@@ -129,6 +174,62 @@ class _Deferred:
         self.batch = batch
         self.source = source
         self.out: dict[str, Any] = {}
+
+
+class _Collector:
+    """The batched fields met by the completion running now. A completion never awaits,
+    so one list serves every execution in turn: each entry point empties it before it
+    completes and takes what was collected right after."""
+
+    items: list[_Deferred] = []
+
+    @classmethod
+    def start(cls) -> None:
+        cls.items = []
+
+    @classmethod
+    def take(cls) -> list[_Deferred]:
+        items, cls.items = cls.items, []
+        return items
+
+
+def _defer(batch: _Batch, source: Any) -> _Deferred:
+    deferred = _Deferred(batch, source)
+    _Collector.items.append(deferred)
+    return deferred
+
+
+def _has_directives(document: Any) -> bool:
+    pending = [document]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, DirectiveNode):
+            return True
+        for key in node.keys:
+            value = getattr(node, key, None)
+            if isinstance(value, Node):
+                pending.append(value)
+            elif isinstance(value, (list, tuple)):
+                pending.extend(v for v in value if isinstance(v, Node))
+    return False
+
+
+def _shared_plans(context: Any, kind: type) -> dict[Any, Any] | None:
+    """The plans earlier executions of this request's (cached) document made, for this
+    kind of execution context; None when they may not be shared: no prepared document,
+    or one with directives (what @skip/@include select can change with the variables)."""
+    document = getattr(context, "document", None)
+    plans = getattr(document, "plans", None)
+    if not isinstance(plans, dict):
+        return None
+    shareable = plans.get("shareable")
+    if shareable is None:
+        node = getattr(document, "document", None)
+        shareable = plans["shareable"] = node is not None and not _has_directives(node)
+    if not shareable:
+        return None
+    shared: dict[Any, Any] = plans.setdefault(kind, {})
+    return shared
 
 
 def _field_plan(
@@ -239,8 +340,11 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._list_plans: dict[tuple[int, int], ListPlan | None] = {}
         # keys are ids: keep their objects alive so no id is reused during execution
         self._keep_alive: list[Any] = []
-        # batched fields met by the completion running now (it runs without awaiting)
-        self._deferred: list[_Deferred] = []
+        # plans of earlier executions of the same document, keyed by its AST nodes (which
+        # the cached document keeps alive), or None
+        self._shared = _shared_plans(self.context_value, type(self))
+        # batched fields' arguments and info in this execution
+        self._bound: dict[_Batch, dict[str, Any]] = {}
 
     def _split(self, parent: GraphQLObjectType, grouped: Any) -> Split:
         """(plan of the plain fields, the other fields or None, every key in order)."""
@@ -249,19 +353,41 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         cache_key = (id(parent), id(grouped))
         split = self._splits.get(cache_key)
         if split is None:
-            steps, rest = [], {}
-            if self._opts_in(parent):
-                for key, details in grouped.items():
-                    step = _field_plan(parent, key, details, self._nested, self._batched)
-                    if step is None:
-                        rest[key] = details
-                    else:
-                        steps.append(step)
-            # nothing plain: graphql-core completes the whole object
-            split = (tuple(steps), rest or None, tuple(grouped)) if steps else ((), grouped, ())
+            shared = self._shared
+            shared_key = None
+            found = None
+            if shared is not None:
+                nodes = tuple((k, *(id(d.node) for d in v)) for k, v in grouped.items())
+                shared_key = ("split", id(parent), nodes)
+                found = shared.get(shared_key)
+            if found is None:
+                found = self._make_split(parent, grouped)
+                if shared is not None:
+                    shared[shared_key] = found
+            steps, rest_keys, keys = found
+            if not steps:  # nothing plain: graphql-core completes the whole object
+                split = ((), grouped, ())
+            else:
+                rest = {k: grouped[k] for k in rest_keys} if rest_keys else None
+                split = (steps, rest, keys)
             self._splits[cache_key] = split
             self._keep_alive.append(grouped)
         return split
+
+    def _make_split(
+        self, parent: GraphQLObjectType, grouped: Any
+    ) -> tuple[Plan, tuple[str, ...], tuple[str, ...]]:
+        """(plan of the plain fields, the keys of the others, every key in order): what
+        holds for any execution of the document."""
+        steps, rest = [], []
+        if self._opts_in(parent):
+            for key, details in grouped.items():
+                step = _field_plan(parent, key, details, self._nested, self._batched)
+                if step is None:
+                    rest.append(key)
+                else:
+                    steps.append(step)
+        return tuple(steps), tuple(rest), tuple(grouped)
 
     def _batched(
         self,
@@ -272,13 +398,12 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         definition: Any,
     ) -> Step | None:
         """The step of a resolver field called for many objects at once, or None: an
-        async resolver of the object itself and its info, whose arguments are plain
-        scalars, and whose result completes directly."""
+        async resolver of the object itself and its info (or a batch form), whose
+        arguments are plain scalars, and whose result completes directly."""
         resolver = definition.base_resolver
-        batch_resolver = (definition.metadata or {}).get(BATCH_RESOLVER)
         node = details[0].node
         if getattr(details[0], "fragment_variable_values", None) is not None or (
-            batch_resolver is None
+            (definition.metadata or {}).get(BATCH_RESOLVER) is None
             and (
                 not resolver.is_async
                 or resolver.root_parameter is not None
@@ -286,36 +411,10 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             )
         ):
             return None
-        kwargs: dict[str, Any] = {}
-        if field_def.args or node.arguments:
-            try:
-                values = get_argument_values(field_def, node, self.variable_values)
-            except Exception:  # noqa: BLE001 - graphql-core reports it on its path
+        for argument in field_def.args.values():
+            python = (argument.extensions or {}).get(STRAWBERRY_DEFINITION)
+            if get_named_type(argument.type).name not in _SIMPLE_ARGUMENTS or python is None:
                 return None
-            for name, value in values.items():
-                argument = field_def.args.get(name)
-                python = (argument.extensions or {}).get(STRAWBERRY_DEFINITION)
-                if get_named_type(argument.type).name not in _SIMPLE_ARGUMENTS or python is None:
-                    return None
-                kwargs[python.python_name] = value
-        info_name = "info" if batch_resolver is not None else resolver.info_parameter
-        if info_name is not None:
-            raw = self.build_resolve_info(field_def, [node], parent, Path(None, key, parent.name))
-            info = strawberry.Info(_raw_info=raw, _field=definition)
-            kwargs[getattr(info_name, "name", info_name)] = info
-        with_self = resolver.self_parameter is not None
-
-        async def call(sources: list[Any]) -> list[Any]:
-            if batch_resolver is not None:
-                values = await batch_resolver(sources, **kwargs)
-                if len(values) != len(sources):
-                    raise _Fallback
-                return list(values)
-            calls = [resolver(s, **kwargs) if with_self else resolver(**kwargs) for s in sources]
-            if len(calls) == 1:  # no task for a lone call
-                return [await calls[0]]
-            return list(await asyncio.gather(*calls))
-
         field_type = field_def.type
         nullable = not isinstance(field_type, GraphQLNonNull)
         if not nullable:
@@ -329,17 +428,8 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             complete = None
         if complete is None:
             return None
-        batch = _Batch(key, call, complete, nullable)
-        return (key, partial(self._defer, batch), _same, False, _Deferred)
-
-    def _defer(self, batch: _Batch, source: Any) -> _Deferred:
-        deferred = _Deferred(batch, source)
-        self._deferred.append(deferred)
-        return deferred
-
-    def _take_deferred(self) -> list[_Deferred]:
-        deferred, self._deferred = self._deferred, []
-        return deferred
+        batch = _Batch(key, parent, field_def, definition, node, complete, nullable)
+        return (key, partial(_defer, batch), _same, False, _Deferred)
 
     async def _settle(self, deferred: list[_Deferred]) -> bool:
         """Run the batched fields of a completion, and those their results select in turn
@@ -349,9 +439,12 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 groups: dict[_Batch, list[_Deferred]] = {}
                 for item in deferred:
                     groups.setdefault(item.batch, []).append(item)
-                calls = [batch.call([d.source for d in items]) for batch, items in groups.items()]
+                calls = [
+                    batch.call(self._bind(batch), [d.source for d in items])
+                    for batch, items in groups.items()
+                ]
                 results = [await calls[0]] if len(calls) == 1 else await asyncio.gather(*calls)
-                self._deferred = []  # from here to the end of the loop body nothing awaits
+                _Collector.start()  # from here to the end of the loop body nothing awaits
                 for (batch, items), values in zip(groups.items(), results, strict=True):
                     for item, value in zip(items, values, strict=True):
                         if value is None:
@@ -363,11 +456,18 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         if completed is None:
                             return False
                         item.out[batch.key] = completed
-                deferred = self._take_deferred()
+                deferred = _Collector.take()
         except Exception:  # noqa: BLE001 - the normal path reports it properly
-            self._deferred = []
             return False
+        finally:
+            _Collector.start()
         return True
+
+    def _bind(self, batch: _Batch) -> dict[str, Any]:
+        kwargs = self._bound.get(batch)
+        if kwargs is None:
+            kwargs = self._bound[batch] = batch.bind(self)
+        return kwargs
 
     def _opts_in(self, object_type: GraphQLObjectType) -> bool:
         definition = (object_type.extensions or {}).get(STRAWBERRY_DEFINITION)
@@ -405,7 +505,18 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _list_plan(self, item_type: GraphQLOutputType, field_details_list: Any) -> ListPlan | None:
         cache_key = (id(item_type), id(field_details_list))
         if cache_key not in self._list_plans:
-            self._list_plans[cache_key] = self._make_list_plan(item_type, field_details_list)
+            if self._shared is None:
+                plan = self._make_list_plan(item_type, field_details_list)
+            else:
+                nodes = tuple(id(d.node) for d in field_details_list)
+                shared_key = ("list", id(item_type), nodes)
+                if shared_key in self._shared:
+                    plan = self._shared[shared_key]
+                else:
+                    plan = self._shared[shared_key] = self._make_list_plan(
+                        item_type, field_details_list
+                    )
+            self._list_plans[cache_key] = plan
             self._keep_alive.append(field_details_list)
         return self._list_plans[cache_key]
 
@@ -446,9 +557,9 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if self._fast and type(items) is list and items:
             complete = self._list_plan(item_type, field_details_list)
             if complete is not None:
-                self._deferred = []
+                _Collector.start()
                 completed = complete(items)
-                deferred = self._take_deferred()
+                deferred = _Collector.take()
                 if completed is not None:
                     if not deferred:
                         return completed
@@ -487,9 +598,9 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if self._fast and not new_defer_usages
             else ((), grouped_field_set, ())
         )
-        self._deferred = []
+        _Collector.start()
         plain = _complete_flat(steps, source_value) if steps else None
-        deferred = self._take_deferred()
+        deferred = _Collector.take()
         normal = partial(
             super().execute_collected_subfields,
             parent_type, source_value, path, grouped_field_set, new_defer_usages,

@@ -21,6 +21,7 @@ import asyncio
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -53,6 +54,9 @@ class PreparedDocument:
     persisted_hash: str | None = field(default=None)
     # operations (by name) that passed the guard's limits whatever the variables
     within_limits: set[str | None] = field(default_factory=set)
+    # what the fast executor (resolvers/execution.py) derived from the document, for its
+    # later executions: how each selection completes, never any data
+    plans: dict[Any, Any] = field(default_factory=dict)
 
 
 class DocumentCache:

@@ -137,6 +137,50 @@ async def test_the_project_schema_answers_as_the_normal_path(
     assert bool(fast[1]) == (name in ("an error", "batched errors")), fast
 
 
+SHARED = """query($p: String!, $f: Int!) { artifact(path: $p) {
+  name loggedBy { runId loggedArtifacts(first: $f) { edges { node { name version } } } }
+  usedBy(first: $f) { edges { node { runId } } }
+  lineage(depth: 10) { nodes { ... on Run { runId } ... on Artifact { name } } } } }"""
+
+
+@pytest.mark.parametrize("directives", [False, True])
+async def test_later_executions_of_a_cached_document_answer_as_the_normal_path(
+    lab: Lab, db: Database, settings: Settings, directives: bool
+) -> None:
+    """The plans of a cached document serve its later executions: with other variables
+    (arguments of batched fields), other paths and another viewer, each answer is still
+    the normal path's. A document with directives plans each execution afresh."""
+    from server.http.documents import DocumentCache, prepare_document
+
+    query = SHARED
+    if directives:
+        query = query.replace("version }", "version @include(if: $yes) }").replace(
+            "$f: Int!)", "$f: Int!, $yes: Boolean!)"
+        )
+    prepared = await prepare_document(query, DocumentCache())
+    other = await authenticate(db, f"Bearer {lab.key}")
+    runs = [
+        ({"p": lab.art("raw"), "f": 1, "yes": True}, other),
+        ({"p": lab.art("model", "v1"), "f": 2, "yes": False}, other),
+        ({"p": lab.art("raw"), "f": 0, "yes": False}, None),
+        ({"p": lab.art("raw"), "f": 5000, "yes": True}, other),  # BAD_USER_INPUT
+        ({"p": lab.art("model"), "f": 3, "yes": True}, other),
+    ]
+    for variables, viewer in runs:
+        answers = []
+        for fast in (True, False):
+            context = Context(
+                db=db, viewer=viewer, settings=settings, request_id="t", document=prepared
+            )
+            schema = lineage_schema(fast_execution=fast)
+            answers.append(outcome(await schema.execute(query, variables, context_value=context)))
+        assert answers[0] == answers[1], variables
+        assert bool(answers[0][1]) == (variables["f"] == 5000), answers[0]
+    shared = [k for k in prepared.plans if k != "shareable"]
+    assert prepared.plans["shareable"] is not directives
+    assert bool(shared) is not directives
+
+
 async def test_lineage_nodes_and_edges_take_the_fast_path(
     lab: Lab, db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
