@@ -46,6 +46,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # server, resol
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 import lineage_queries as lq  # noqa: E402
+import psutil  # noqa: E402
 from _common import REPO, free_port, machine_load, percentile  # noqa: E402
 from lineage_load import build_database, pick_starts  # noqa: E402
 
@@ -328,6 +329,12 @@ async def throughput(
     return len(latencies) / wall, percentile(latencies, 50) * 1000
 
 
+def server_cpu(served: Served) -> float:
+    """CPU seconds the server process has used (user + system)."""
+    times = psutil.Process(served.proc.pid).cpu_times()
+    return float(times.user + times.system)
+
+
 async def sql_trips(http: httpx.AsyncClient, body: dict[str, Any]) -> int:
     async def count() -> float:
         text = (await http.get("/metrics")).text
@@ -424,15 +431,25 @@ async def main_async(args: argparse.Namespace, workdir: Path, server_url: str) -
                 await http.aclose()
         paths = [s.path for s in ordinary + popular]
         rates: dict[str, list[float]] = {label: [] for label in servers}
+        cpu: dict[str, list[float]] = {label: [] for label in servers}
         for n in range(args.rounds):
             order = list(servers.items()) if n % 2 == 0 else list(reversed(servers.items()))
             for label, s in order:
+                # the server's own CPU per request: steadier on a shared machine than req/s
+                before = server_cpu(s)
+                started = time.perf_counter()
                 rate, p50 = await throughput(s.url, key, paths, args.clients, args.seconds)
+                wall = time.perf_counter() - started
+                per_request = (server_cpu(s) - before) / (rate * wall) * 1000
                 rates[label].append(rate)
+                cpu[label].append(per_request)
                 print(f"  Q1 throughput {args.clients} clients [{label}] round {n + 1}: "
-                      f"{rate:,.0f} req/s, p50 {p50:.2f} ms", flush=True)  # fmt: skip
+                      f"{rate:,.0f} req/s, p50 {p50:.2f} ms, server CPU "
+                      f"~{per_request:.2f} ms/request", flush=True)  # fmt: skip
         summary = ", ".join(
-            f"{label} median {sorted(r)[len(r) // 2]:,.0f} req/s" for label, r in rates.items()
+            f"{label} median {sorted(r)[len(r) // 2]:,.0f} req/s, "
+            f"{sorted(cpu[label])[len(r) // 2]:.2f} ms server CPU/request"
+            for label, r in rates.items()
         )
         print(f"Q1 throughput, {args.clients} clients: {summary}")
         if "baseline" in rates:
