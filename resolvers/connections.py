@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -26,10 +27,17 @@ R = TypeVar("R")
 C = TypeVar("C")
 
 
+def _end_cursor(info: PageInfo) -> str | None:
+    return encode_cursor(info.last_key) if info.last_key is not None else None
+
+
 @strawberry.type
 class PageInfo:
     has_next_page: bool
-    end_cursor: str | None
+    last_key: strawberry.Private[Sequence[Any] | None]
+    # encoded only when selected, like Edge.cursor: a page of 50 runs each with its own
+    # connection would otherwise encode 50 cursors nobody asked for
+    end_cursor: str | None = computed_field(_end_cursor)
 
 
 @strawberry.type
@@ -59,8 +67,7 @@ class Connection(Generic[T]):
         return Connection(
             edges=edges,
             page_info=PageInfo(
-                has_next_page=page.has_next,
-                end_cursor=encode_cursor(page.keys[-1]) if page.keys else None,
+                has_next_page=page.has_next, last_key=page.keys[-1] if page.keys else None
             ),
             count=page.count,
         )
@@ -106,11 +113,14 @@ async def hop_connections(
     documents = selects_documents(info, "edges", "node")
     count_keys = [(parent, type_) for parent in parents]
     # asked for now, with the pages, so every parent's count lands in one batch
-    counted = counts.load_many(count_keys) if selects_total_count(info) else None
-    found = await pages.load_many(
-        [HopKey(parent, args.first, after_seq, type_, documents) for parent in parents]
-    )
-    totals = await counted if counted is not None else None
+    counted = [counts.load(key) for key in count_keys] if selects_total_count(info) else None
+    loads = [
+        pages.load(HopKey(parent, args.first, after_seq, type_, documents)) for parent in parents
+    ]
+    # one after the other: the batch is in, and awaiting a finished future costs nothing
+    # (load_many would gather them, a callback each)
+    found = await _in_turn(loads)
+    totals = await _in_turn(counted) if counted is not None else None
     return [
         Connection.of(
             Page(
@@ -132,3 +142,17 @@ def _counter(
         return known if known is not None else await counts.load(key)
 
     return count
+
+
+async def _in_turn(futures: list[Awaitable[R]]) -> list[R]:
+    """The results of loads already batched, awaited one after the other (the batch is
+    in after the first; awaiting a finished future costs nothing, where load_many would
+    gather them with a callback each). On an error the others' are retrieved too, so none
+    is logged as never retrieved."""
+    try:
+        return [await future for future in futures]
+    except Exception:
+        for future in futures:
+            if isinstance(future, asyncio.Future) and future.done() and not future.cancelled():
+                future.exception()
+        raise
