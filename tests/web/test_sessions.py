@@ -202,3 +202,29 @@ async def test_only_hashes_of_session_tokens_are_stored(
         bytes(str(v), "utf-8") if not isinstance(v, bytes) else v for r in rows for v in r.values()
     )
     assert token.encode() not in stored
+
+
+async def test_a_get_query_with_the_cookie_passes_the_same_site_check_too(
+    api: Api, make_user: Any
+) -> None:
+    """GET /graphql?query= runs queries: one signed in by the cookie is refused from
+    another site (or without the JSON content type), like a POST."""
+    alice: Account = await make_user("alice")
+    token = (await sign_in(api, alice.key)).cookies["lineage_session"]
+    cookie = {"cookie": f"lineage_session={token}"}
+    params = {"query": VIEWER}
+    for headers in (
+        {**cookie, "origin": "http://evil.example", "content-type": "application/json"},
+        {**cookie, **SAME_ORIGIN},  # no content type: a plain link or <img> could do this
+        cookie,
+    ):
+        refused = await api.http.get("/graphql", params=params, headers=headers)
+        assert refused.status_code == 403, headers
+        assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    ok = await api.http.get(
+        "/graphql",
+        params=params,
+        headers={**cookie, **SAME_ORIGIN, "content-type": "application/json"},
+    )
+    assert ok.json() == {"data": {"viewer": {"username": alice.name}}}
+    assert ok.headers["cache-control"] == "private, no-store"
