@@ -23,6 +23,7 @@ relies on in graphql-core and strawberry is checked on import (execution_guard.p
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
 from functools import partial
@@ -176,26 +177,28 @@ class _Deferred:
         self.out: dict[str, Any] = {}
 
 
-class _Collector:
+class _Collector(threading.local):
     """The batched fields met by the completion running now. A completion never awaits,
-    so one list serves every execution in turn: each entry point empties it before it
-    completes and takes what was collected right after."""
+    so one list per thread serves every execution on its event loop in turn: each entry
+    point empties it before it completes and takes what was collected right after."""
 
-    items: list[_Deferred] = []
+    def __init__(self) -> None:
+        self.items: list[_Deferred] = []
 
-    @classmethod
-    def start(cls) -> None:
-        cls.items = []
+    def start(self) -> None:
+        self.items = []
 
-    @classmethod
-    def take(cls) -> list[_Deferred]:
-        items, cls.items = cls.items, []
+    def take(self) -> list[_Deferred]:
+        items, self.items = self.items, []
         return items
+
+
+_COLLECTED = _Collector()
 
 
 def _defer(batch: _Batch, source: Any) -> _Deferred:
     deferred = _Deferred(batch, source)
-    _Collector.items.append(deferred)
+    _COLLECTED.items.append(deferred)
     return deferred
 
 
@@ -444,7 +447,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     for batch, items in groups.items()
                 ]
                 results = [await calls[0]] if len(calls) == 1 else await asyncio.gather(*calls)
-                _Collector.start()  # from here to the end of the loop body nothing awaits
+                _COLLECTED.start()  # from here to the end of the loop body nothing awaits
                 for (batch, items), values in zip(groups.items(), results, strict=True):
                     for item, value in zip(items, values, strict=True):
                         if value is None:
@@ -456,11 +459,11 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         if completed is None:
                             return False
                         item.out[batch.key] = completed
-                deferred = _Collector.take()
+                deferred = _COLLECTED.take()
         except Exception:  # noqa: BLE001 - the normal path reports it properly
             return False
         finally:
-            _Collector.start()
+            _COLLECTED.start()
         return True
 
     def _bind(self, batch: _Batch) -> dict[str, Any]:
@@ -557,9 +560,9 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if self._fast and type(items) is list and items:
             complete = self._list_plan(item_type, field_details_list)
             if complete is not None:
-                _Collector.start()
+                _COLLECTED.start()
                 completed = complete(items)
-                deferred = _Collector.take()
+                deferred = _COLLECTED.take()
                 if completed is not None:
                     if not deferred:
                         return completed
@@ -598,9 +601,9 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if self._fast and not new_defer_usages
             else ((), grouped_field_set, ())
         )
-        _Collector.start()
+        _COLLECTED.start()
         plain = _complete_flat(steps, source_value) if steps else None
-        deferred = _Collector.take()
+        deferred = _COLLECTED.take()
         normal = partial(
             super().execute_collected_subfields,
             parent_type, source_value, path, grouped_field_set, new_defer_usages,
