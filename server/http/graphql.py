@@ -2,12 +2,12 @@
 browser).
 
 A small endpoint of our own rather than strawberry's view, because every step before
-execution is a guard: body size (413), JSON shape and nesting (400),
-text no field can store, a bounded parse and the choice of one operation, depth, size and
-node budget (QUERY_TOO_COMPLEX), the API key (UNAUTHENTICATED, never silently
-anonymous), a deadline for the whole request, and one request id that ties a masked
-INTERNAL error to its log line. Everything before authentication takes time linear in
-the request's size.
+execution is a guard: the API key or session, from the headers alone (UNAUTHENTICATED,
+never silently anonymous), body size (413; anonymous bodies capped lower), JSON shape and
+nesting (400), text no field can store, a bounded parse and the choice of one operation,
+depth, size and node budget (QUERY_TOO_COMPLEX), a deadline for the whole request, and
+one request id that ties a masked INTERNAL error to its log line. Everything before
+execution takes time linear in the request's size.
 
 Persisted queries follow Apollo's protocol: ``extensions.persistedQuery`` names the
 document by its SHA-256; sent alone, the hash is looked up in the bounded document cache
@@ -31,7 +31,7 @@ from starlette.responses import JSONResponse, Response
 
 from server.context import Context
 from server.errors import ServiceError
-from server.http.body import read_limited_body
+from server.http.body import MAX_ANONYMOUS_BODY_BYTES, MAX_BODY_BYTES, read_limited_body
 from server.http.documents import (
     DocumentCache,
     PreparedDocument,
@@ -130,6 +130,8 @@ async def graphql_endpoint(request: Request) -> Response:
     return response
 
 
+_ANONYMOUS_BODY_HINT = " for anonymous requests: sign in (an API key or a session) to send more"
+
 _UNAVAILABLE_MESSAGE = "a backing service is unreachable; try again shortly"
 
 
@@ -166,12 +168,18 @@ async def _document(
 
 async def _handle(request: Request, request_id: str) -> tuple[JSONResponse, str]:
     get = request.method == "GET"
+    # Who is asking comes from the headers alone, so it is known before the body is read:
+    # an anonymous caller's body is capped far lower than a signed-in one's.
+    viewer = await request_viewer(request)
     try:
         if get:
             graphql_request = decode_query_params(request.query_params)
             raw = request.query_params.get("variables", "").encode("utf-8", "surrogatepass")
+        elif viewer is None:
+            raw = await read_limited_body(request, MAX_ANONYMOUS_BODY_BYTES, _ANONYMOUS_BODY_HINT)
+            graphql_request = decode_request(raw)
         else:
-            raw = await read_limited_body(request)
+            raw = await read_limited_body(request, MAX_BODY_BYTES)
             graphql_request = decode_request(raw)
     except MalformedBody as exc:
         return _bad_request(str(exc)), "unknown"
@@ -203,10 +211,8 @@ async def _handle(request: Request, request_id: str) -> tuple[JSONResponse, str]
     ):
         # the same verdict for every later request of this (cached) document
         prepared.within_limits.add(name)
-    db = request.state.db
-    viewer = await request_viewer(request)
     context = Context(
-        db=db,
+        db=request.state.db,
         viewer=viewer,
         settings=request.state.settings,
         request_id=request_id,
