@@ -12,7 +12,6 @@ as INTERNAL with its traceback.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -122,39 +121,6 @@ class Connection:
             raise
 
 
-@asynccontextmanager
-async def _transaction(conn: Connection, isolation: Isolation) -> AsyncIterator[None]:
-    raw = conn.raw
-    transaction = raw.transaction(isolation=isolation)
-    try:
-        await transaction.__aenter__()
-    except _SUSPECT as exc:
-        if _lost(raw, exc):
-            _unavailable(exc)
-        raise
-    try:
-        yield
-    except BaseException as exc:
-        try:
-            await transaction.__aexit__(type(exc), exc, exc.__traceback__)
-        except BaseException:  # noqa: BLE001 - the caller's error is the one to report
-            # The rollback failed (the connection is lost or stalled): close the
-            # connection, which ends the transaction with it, so that the pool
-            # never hands out one still inside it.
-            with contextlib.suppress(asyncpg.exceptions.InterfaceError):  # detached
-                raw.terminate()
-        raise
-    try:
-        await transaction.__aexit__(None, None, None)
-    except _SUSPECT as exc:
-        # whether the commit happened is unknown: the client retries, and every
-        # mutation is safe to run again (a committed commitArtifact answers the
-        # same version, a repeated log deduplicates)
-        if _lost(raw, exc):
-            _unavailable(exc)
-        raise
-
-
 class Database:
     def __init__(self, pool: asyncpg.Pool, on_query: Callable[[], None] | None = None) -> None:
         self.pool = pool
@@ -185,8 +151,36 @@ class Database:
         self, isolation: Isolation = "read_committed"
     ) -> AsyncIterator[Connection]:
         """One transaction per mutation: everything inside commits or nothing does."""
-        async with self.connection() as conn, _transaction(conn, isolation):
-            yield conn
+        async with self.connection() as conn:
+            raw = conn.raw
+            transaction = raw.transaction(isolation=isolation)
+            try:
+                await transaction.__aenter__()
+            except _SUSPECT as exc:
+                if _lost(raw, exc):
+                    _unavailable(exc)
+                raise
+            try:
+                yield conn
+            except BaseException as exc:
+                try:
+                    await transaction.__aexit__(type(exc), exc, exc.__traceback__)
+                except BaseException:  # noqa: BLE001 - the caller's error is the one to report
+                    # The rollback failed (the connection is lost or stalled): close the
+                    # connection, which ends the transaction with it, so that the pool
+                    # never hands out one still inside it.
+                    with contextlib.suppress(asyncpg.exceptions.InterfaceError):  # detached
+                        raw.terminate()
+                raise
+            try:
+                await transaction.__aexit__(None, None, None)
+            except _SUSPECT as exc:
+                # whether the commit happened is unknown: the client retries, and every
+                # mutation is safe to run again (a committed commitArtifact answers the
+                # same version, a repeated log deduplicates)
+                if _lost(raw, exc):
+                    _unavailable(exc)
+                raise
 
     async def ping(self) -> None:
         """One round trip to the database (readiness checks)."""
@@ -211,78 +205,3 @@ class Database:
 
 # Anything with the query methods: the Database itself or a Connection in a transaction.
 Queryable = Database | Connection
-
-
-class RequestDatabase(Database):
-    """The database as one request sees it: its statements share one pooled connection,
-    checked out at its first statement and released by ``close()`` at the end of the
-    request, instead of a pool checkout and release around every statement.
-
-    Statements the request runs at the same time (sibling resolvers) take turns on that
-    connection, so a request never holds more than one connection while waiting for
-    another (which, with every request doing it, could exhaust the pool). A transaction
-    runs on it too, holding it until it ends; a statement sent through the Database
-    meanwhile (not through the transaction's Connection) takes a connection of its own
-    from the pool, as it always did, and so never sees the transaction's changes."""
-
-    def __init__(self, db: Database) -> None:
-        super().__init__(db.pool)
-        self._db = db
-        self._raw: PoolConnectionProxy | None = None
-        self._conn: Connection | None = None
-        self._lock = asyncio.Lock()
-        self._in_transaction = False
-
-    def _count(self) -> None:
-        self._db._count()
-
-    @asynccontextmanager
-    async def _held(self) -> AsyncIterator[Connection]:
-        async with self._lock:
-            if self._conn is None or self._raw is None or _closed(self._raw):
-                await self._release()
-                try:
-                    self._raw = await self.pool.acquire()
-                except _SUSPECT as exc:
-                    if _lost(None, exc):
-                        _unavailable(exc)
-                    raise
-                self._conn = Connection(self._raw, self._count)
-            # (a statement cancelled on it, by the deadline say, is waited for by asyncpg
-            # before the next one runs)
-            yield self._conn
-
-    async def _release(self) -> None:
-        raw, self._raw, self._conn = self._raw, None, None
-        if raw is not None:
-            # a connection found closed is dropped and replaced by the pool
-            await self.pool.release(raw)
-
-    async def close(self) -> None:
-        """Give the connection back to the pool (the end of the request)."""
-        await self._release()
-
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Connection]:
-        if self._in_transaction:
-            async with self._db.connection() as conn:
-                yield conn
-            return
-        async with self._held() as conn:
-            yield conn
-
-    @asynccontextmanager
-    async def transaction(
-        self, isolation: Isolation = "read_committed"
-    ) -> AsyncIterator[Connection]:
-        if self._in_transaction:
-            async with self._db.transaction(isolation) as conn:
-                yield conn
-            return
-        async with self._held() as conn:
-            self._in_transaction = True
-            try:
-                async with _transaction(conn, isolation):
-                    yield conn
-            finally:
-                self._in_transaction = False

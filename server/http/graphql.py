@@ -30,7 +30,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from server.context import Context
-from server.db.database import RequestDatabase
 from server.errors import ServiceError
 from server.http.body import MAX_ANONYMOUS_BODY_BYTES, MAX_BODY_BYTES, read_limited_body
 from server.http.documents import (
@@ -102,11 +101,9 @@ async def graphql_endpoint(request: Request) -> Response:
     request_id = uuid.uuid4().hex[:16]
     operation_type = "unknown"
     deadline = asyncio.timeout(request.state.settings.request_timeout_seconds)
-    # one pooled connection for all the request's statements, given back at its end
-    db = RequestDatabase(request.state.db)
     try:
         async with deadline:
-            response, operation_type = await _handle(request, db, request_id)
+            response, operation_type = await _handle(request, request_id)
     except ServiceError as exc:
         response = JSONResponse(error_body(exc.code, exc.message), status_code=exc.http_status)
     except asyncio.CancelledError:
@@ -123,8 +120,6 @@ async def graphql_endpoint(request: Request) -> Response:
         # never a bare 500 without a code or request id
         log.exception("request %s failed", request_id)
         response = JSONResponse(error_body("INTERNAL", _internal_message(request_id)), 500)
-    finally:
-        await db.close()
     # anything but an executed document without errors (bad JSON, parse errors, refused
     # requests) answers with errors
     succeeded = isinstance(response, GraphQLResponse) and not response.has_errors
@@ -171,13 +166,11 @@ async def _document(
     return prepared
 
 
-async def _handle(
-    request: Request, db: RequestDatabase, request_id: str
-) -> tuple[JSONResponse, str]:
+async def _handle(request: Request, request_id: str) -> tuple[JSONResponse, str]:
     get = request.method == "GET"
     # Who is asking comes from the headers alone, so it is known before the body is read:
     # an anonymous caller's body is capped far lower than a signed-in one's.
-    viewer = await request_viewer(request, db)
+    viewer = await request_viewer(request)
     try:
         if get:
             graphql_request = decode_query_params(request.query_params)
@@ -219,7 +212,7 @@ async def _handle(
         # the same verdict for every later request of this (cached) document
         prepared.within_limits.add(name)
     context = Context(
-        db=db,
+        db=request.state.db,
         viewer=viewer,
         settings=request.state.settings,
         request_id=request_id,

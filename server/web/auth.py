@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
-from server.db.database import Database
 from server.domain import sessions
 from server.domain.access import Viewer
 from server.domain.accounts import authenticate
@@ -61,11 +60,10 @@ def check_same_site(request: Request) -> None:
         )
 
 
-async def request_viewer(request: Request, db: Database | None = None) -> Viewer | None:
+async def request_viewer(request: Request) -> Viewer | None:
     """The viewer of an API request. A Bearer key wins (a wrong one is UNAUTHENTICATED, never
-    anonymous); else the session cookie, after the same-site check; else anonymous. ``db``:
-    the request's own (server.db.database.RequestDatabase), else the app's."""
-    db = db if db is not None else request.state.db
+    anonymous); else the session cookie, after the same-site check; else anonymous."""
+    db = request.state.db
     header = request.headers.get("authorization")
     if header is not None and header.strip():
         return await authenticate(db, header)
