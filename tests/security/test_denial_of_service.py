@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 import time
 from typing import Any
 
@@ -252,6 +253,17 @@ async def test_a_slow_request_is_stopped_at_the_deadline_and_changes_nothing(
         run = await api.ok(f'{{ run(path: "{user.name}/p/r") {{ summary }} }}', key=user.key)
         assert run["run"]["summary"] == {}  # nothing kept
         assert "errors" not in await api.gql("{ viewer { id } }", key=user.key)
+        # every request, the stopped one too, gave its connection back to the pool
+        assert await connections_in_use(api) == 0
+
+
+_GAUGE = re.compile(r"^lineage_db_pool_(size|idle) (\S+)$", re.M)
+
+
+async def connections_in_use(api: Api) -> int:
+    """Pool connections checked out, from /metrics (tests run one at a time)."""
+    gauges = {m[1]: float(m[2]) for m in _GAUGE.finditer((await api.http.get("/metrics")).text)}
+    return int(gauges["size"] - gauges["idle"])
 
 
 async def test_a_statement_past_the_statement_timeout_is_coded(
