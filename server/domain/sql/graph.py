@@ -1,34 +1,19 @@
-"""Statements of server/domain/graph.py: the hops of a lineage walk and its edges."""
+"""Statements of server/domain/graph.py: whole lineage walks and the edges between nodes."""
 
 from __future__ import annotations
 
-from functools import cache
-
 from server.db.statements import Statement
-from server.domain.access import READABLE
 
-_EDGE_TABLES = {"LOGGED": "artifact_logs", "USED": "artifact_uses"}
-
-
-@cache
-def hop(edge_kind: str, start: str) -> Statement:
-    """One hop over the edges of ``edge_kind`` from the runs (``start`` "Run") or the
-    versions ("Artifact") of ``:ids`` to the readable nodes at their other end: pairs
-    (a: from id, b: to id), ordered by b then a. The reached end's project is copied
-    onto every edge (migration 0003), so access needs one join."""
-    table = _EDGE_TABLES[edge_kind]
-    if start == "Run":
-        src, dst, reached_project = "run_id", "version_id", "version_project_id"
-    elif start == "Artifact":
-        src, dst, reached_project = "version_id", "run_id", "run_project_id"
-    else:
-        raise ValueError(f"no hop from {start!r}")
-    return Statement(
-        f"""SELECT e.{src} AS a, e.{dst} AS b
-              FROM {table} e JOIN projects p ON p.id = e.{reached_project}
-             WHERE e.{src} = ANY(:ids::bigint[]) AND {READABLE}
-             ORDER BY 2, 1"""
-    )
+# Every walk of a request in one statement: lineage_walk (migration 0007) for each
+# (kind, id, direction, depth, limit), one row per walk in the order given.
+WALKS = Statement(
+    """SELECT w.nodes, w.hop_ends, w.edge_near, w.edge_far, w.edge_ends, w.truncated
+         FROM unnest(:kinds::text[], :ids::bigint[], :directions::text[], :depths::int[],
+                     :limits::int[]) WITH ORDINALITY AS s(kind, id, direction, depth, lim, n)
+        CROSS JOIN LATERAL lineage_walk(s.kind, s.id, s.direction, s.depth, s.lim,
+                                        :member_entity_ids::bigint[]) w
+        ORDER BY s.n"""
+)
 
 
 # Every edge between runs :run_ids and versions :version_ids. IN (SELECT unnest(..))

@@ -16,7 +16,7 @@ import pytest
 import server.domain.sql
 from server.db.database import Database
 from server.db.statements import Statement
-from server.domain.sql import artifacts, graph, lineage, manifests, projects, runs, sweeps
+from server.domain.sql import artifacts, lineage, manifests, projects, runs, sweeps
 
 BOOLS = (False, True)
 
@@ -56,7 +56,6 @@ FAMILIES: dict[Callable[..., Statement], list[tuple[Any, ...]]] = {
         for hop, spec in lineage.HOPS.items()
         for by_type in (BOOLS if spec.typed else (False,))
     ],
-    graph.hop: list(itertools.product(("LOGGED", "USED"), ("Run", "Artifact"))),
 }
 
 
@@ -111,7 +110,6 @@ def test_every_family_is_listed_here() -> None:
         lambda: runs.run_page("everything", None, "ASC", False),
         lambda: runs.run_page("project", "name", "ASC", False),
         lambda: lineage.hop_page("used_by", True, True),
-        lambda: graph.hop("USED", "Sweep"),
     ],
 )
 def test_a_variant_outside_the_known_choices_is_refused(call: Callable[[], Statement]) -> None:
