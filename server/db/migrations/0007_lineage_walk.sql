@@ -73,18 +73,16 @@ BEGIN
               FROM artifact_uses e JOIN projects p ON p.id = e.version_project_id
              WHERE NOT downstream AND kind = 'Run' AND e.run_id = ANY(frontier)
                AND (p.visibility <> 'PRIVATE' OR p.entity_id = ANY(member_entity_ids))),
-        fresh AS (  -- new nodes in id order, one more than there is room for
-            SELECT b FROM (SELECT b FROM pairs EXCEPT SELECT unnest(known)) n
-             ORDER BY b LIMIT room + 1),
-        taken AS (SELECT b FROM fresh ORDER BY b LIMIT room),
+        unseen AS MATERIALIZED (SELECT b FROM pairs EXCEPT SELECT unnest(known)),
+        taken AS (SELECT b FROM unseen ORDER BY b LIMIT room),  -- in id order
+        dropped AS (SELECT b FROM unseen EXCEPT SELECT b FROM taken),
         edges AS (  -- the hop's edges to nodes found, now or before
-            SELECT pairs.a, pairs.b FROM pairs
-              JOIN (SELECT unnest(known) AS b UNION SELECT b FROM taken) found
-                ON found.b = pairs.b)
+            SELECT a, b FROM pairs WHERE NOT EXISTS (SELECT FROM dropped WHERE dropped.b = pairs.b))
         SELECT ARRAY(SELECT b FROM taken ORDER BY b),
-               (SELECT count(*) FROM fresh) > room,
-               ARRAY(SELECT a FROM edges ORDER BY b, a),
-               ARRAY(SELECT b FROM edges ORDER BY b, a)
+               EXISTS (SELECT FROM dropped),
+               coalesce(e.near, '{}'), coalesce(e.far, '{}')
+          FROM (SELECT array_agg(a ORDER BY b, a) AS near, array_agg(b ORDER BY b, a) AS far
+                  FROM edges) e
           INTO kept, over, near, far;
         edge_near := edge_near || near;
         edge_far := edge_far || far;
