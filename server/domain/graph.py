@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from asyncpg import Record
 
 from server.db.database import Queryable
-from server.domain import access
+from server.domain import access, artifacts, runs
 from server.domain.access import Viewer
 from server.domain.sql import graph as sql
 from server.errors import BadUserInput
@@ -171,6 +172,25 @@ async def lineages(
         for request, g in both:
             done[(request, "BOTH")] = g
     return [done[(request, request.direction)] for request in requests]
+
+
+# every field of a node's row (node_rows reads only those asked for)
+NODE_FIELDS = {kind: frozenset(names) for kind, names in sql.NODE_COLUMNS.items()}
+
+
+async def node_rows(
+    db: Queryable, viewer: Viewer | None, kind: str, ids: Sequence[int], read: frozenset[str]
+) -> dict[int, Any]:
+    """The readable runs (``kind`` RUN) or artifact versions (ARTIFACT) of ``ids`` by id,
+    as RunRow / ArtifactRow holding the fields in ``read`` (sql.NODE_COLUMNS names them),
+    their key and access fields; the others None."""
+    if not ids:
+        return {}
+    records = await db.fetch(
+        sql.node_rows(kind, read), ids=list(ids), member_entity_ids=access.member_entity_ids(viewer)
+    )
+    rows = (runs.RUN_ROW if kind == RUN else artifacts.ARTIFACT_ROW).all(records)
+    return {row.id: row for row in rows}
 
 
 async def _edges_between(db: Queryable, nodes: list[NodeKey]) -> list[Edge]:

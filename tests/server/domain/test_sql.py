@@ -16,7 +16,7 @@ import pytest
 import server.domain.sql
 from server.db.database import Database
 from server.db.statements import Statement
-from server.domain.sql import artifacts, lineage, manifests, projects, runs, sweeps
+from server.domain.sql import artifacts, graph, lineage, manifests, projects, runs, sweeps
 
 BOOLS = (False, True)
 
@@ -55,6 +55,12 @@ FAMILIES: dict[Callable[..., Statement], list[tuple[Any, ...]]] = {
         (hop, by_type)
         for hop, spec in lineage.HOPS.items()
         for by_type in (BOOLS if spec.typed else (False,))
+    ],
+    # tests/resolvers/lineage/test_node_columns.py: no field, each join, every field
+    graph.node_rows: [
+        (kind, read)
+        for kind, names in graph.NODE_COLUMNS.items()
+        for read in (frozenset(), frozenset({"name", "entity_name"}), frozenset(names))
     ],
 }
 
@@ -110,6 +116,7 @@ def test_every_family_is_listed_here() -> None:
         lambda: runs.run_page("everything", None, "ASC", False),
         lambda: runs.run_page("project", "name", "ASC", False),
         lambda: lineage.hop_page("used_by", True, True),
+        lambda: graph.node_rows("Sweep", frozenset()),
     ],
 )
 def test_a_variant_outside_the_known_choices_is_refused(call: Callable[[], Statement]) -> None:
