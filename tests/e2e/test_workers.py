@@ -3,6 +3,7 @@ the listening socket) and N HTTP worker processes on that one socket."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -171,3 +172,22 @@ def test_the_workers_end_with_a_killed_parent(data_dir: Path) -> None:
             httpx.get(f"{server.url}/healthz", timeout=5)
     finally:
         server.close()
+
+
+def test_workers_that_keep_dying_at_start_stop_the_server_loudly(data_dir: Path) -> None:
+    server = start_workers(data_dir)
+    try:
+        # every worker process is killed as soon as it shows up, as a crash at start would
+        deadline = time.monotonic() + 60
+        while server.process.poll() is None and time.monotonic() < deadline:
+            for worker in workers_of(server):
+                with contextlib.suppress(psutil.Error):
+                    worker.kill()
+            time.sleep(0.02)  # polling for new worker processes, with a deadline
+        code = server.process.wait(timeout=30)
+    finally:
+        server.close()
+    log = "".join(server.stderr)
+    assert code == 1, log
+    assert "it cannot start; stopping" in log, log
+    assert not postgres_running(data_dir)
