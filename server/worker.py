@@ -1,5 +1,6 @@
 """Background work, every LINEAGE_WORKER_INTERVAL seconds: TTL expiry, removal of
-abandoned PENDING versions, staging clean-up and blob garbage collection.
+abandoned PENDING versions, staging clean-up, blob garbage collection and removal of
+ended web sessions.
 
 Several replicas may run this against one database: every item is claimed with
 ``FOR UPDATE SKIP LOCKED`` inside the transaction that handles it, so each is handled
@@ -20,6 +21,7 @@ from server.db.database import Database
 from server.domain.retention import tombstone
 from server.domain.sql import blobs as blob_sql
 from server.domain.sql import retention as retention_sql
+from server.domain.sql import sessions as session_sql
 from server.domain.sql import versions as version_sql
 from server.settings import Settings
 from server.storage.base import BLOB_KEY_RE, STAGING_KEY_RE, BlobStore, blob_key, is_blob_key
@@ -36,6 +38,7 @@ class WorkerStats:
     blobs_deleted: int = 0
     staging_deleted: int = 0
     orphans_adopted: int = 0
+    sessions_removed: int = 0
 
 
 class Worker:
@@ -80,6 +83,8 @@ class Worker:
             stats.blobs_deleted = await self.collect_blobs()
         if not self.stopping:
             stats.staging_deleted = await self.sweep_staging()
+        if not self.stopping:
+            stats.sessions_removed = await self.remove_ended_sessions()
         if not self.stopping and time.monotonic() >= self._orphan_sweep_due:
             self._orphan_sweep_due = time.monotonic() + self.settings.orphan_sweep_seconds
             stats.orphans_adopted = await self.adopt_orphan_blobs()
@@ -95,6 +100,17 @@ class Worker:
                     await tombstone(conn, ids)
             total += len(ids)
             if len(ids) < BATCH or self.stopping:
+                return total
+
+    async def remove_ended_sessions(self) -> int:
+        """Web sessions past their expiry or signed out: of no use, and their users may
+        never sign in again (which also drops them)."""
+        total = 0
+        while True:
+            status = await self.db.execute(session_sql.REMOVE_ENDED, batch=BATCH)
+            removed = int(status.split()[-1])
+            total += removed
+            if removed < BATCH or self.stopping:
                 return total
 
     async def remove_abandoned_pending(self) -> int:

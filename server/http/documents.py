@@ -1,6 +1,6 @@
 """GraphQL documents: parsed with bounds, cached only while small, one operation chosen.
 
-Parsing runs before authentication, so anyone can make the server do it: the text is
+Parsing runs for anonymous callers too, so anyone can make the server do it: the text is
 capped (``MAX_QUERY_CHARS``), and graphql-core stops after ``MAX_TOKENS`` tokens. A
 parsed document takes about 100 times its text in memory, so the cache keeps only
 documents of at most ``CACHE_DOCUMENT_CHARS`` and at most ``CACHE_TOTAL_CHARS`` of text

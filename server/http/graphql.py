@@ -1,12 +1,12 @@
 """POST /graphql (JSON) and GET /graphql (GraphiQL).
 
 A small endpoint of our own rather than strawberry's view, because every step before
-execution is a guard: body size (413), JSON shape and nesting (400),
-text no field can store, a bounded parse and the choice of one operation, depth, size and
-node budget (QUERY_TOO_COMPLEX), the API key (UNAUTHENTICATED, never silently
-anonymous), a deadline for the whole request, and one request id that ties a masked
-INTERNAL error to its log line. Everything before authentication takes time linear in
-the request's size.
+execution is a guard: the API key or session, from the headers alone (UNAUTHENTICATED,
+never silently anonymous), body size (413; anonymous bodies capped lower), JSON shape and
+nesting (400), text no field can store, a bounded parse and the choice of one operation,
+depth, size and node budget (QUERY_TOO_COMPLEX), a deadline for the whole request, and
+one request id that ties a masked INTERNAL error to its log line. Everything before
+execution takes time linear in the request's size.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 
 from server.context import Context
 from server.errors import ServiceError
-from server.http.body import read_limited_body
+from server.http.body import MAX_ANONYMOUS_BODY_BYTES, MAX_BODY_BYTES, read_limited_body
 from server.http.documents import prepare_document, select_operation
 from server.http.errors import error_body, format_error
 from server.http.guard import check_query_limits
@@ -96,6 +96,8 @@ async def graphql_endpoint(request: Request) -> Response:
     return response
 
 
+_ANONYMOUS_BODY_HINT = " for anonymous requests: sign in (an API key or a session) to send more"
+
 _UNAVAILABLE_MESSAGE = "a backing service is unreachable; try again shortly"
 
 
@@ -113,7 +115,13 @@ def _internal_message(request_id: str) -> str:
 
 
 async def _handle(request: Request, request_id: str) -> tuple[JSONResponse, str]:
-    body = await read_limited_body(request)
+    # Who is asking comes from the headers alone, so it is known before the body is read:
+    # an anonymous caller's body is capped far lower than a signed-in one's.
+    viewer = await request_viewer(request)
+    if viewer is None:
+        body = await read_limited_body(request, MAX_ANONYMOUS_BODY_BYTES, _ANONYMOUS_BODY_HINT)
+    else:
+        body = await read_limited_body(request, MAX_BODY_BYTES)
     try:
         graphql_request = decode_request(body)
     except MalformedBody as exc:
@@ -129,10 +137,8 @@ async def _handle(request: Request, request_id: str) -> tuple[JSONResponse, str]
 
     schema = request.app.state.schema
     check_query_limits(schema._schema, prepared.document, operation, graphql_request.variables)
-    db = request.state.db
-    viewer = await request_viewer(request)
     context = Context(
-        db=db,
+        db=request.state.db,
         viewer=viewer,
         settings=request.state.settings,
         request_id=request_id,

@@ -8,7 +8,7 @@ connections (and ``limit`` for lineage graphs), summed over the query. Every fie
 selection counts towards a cap on the document's size, aliases and fragment expansions
 included, and every connection costs at least one node, ``first: 0`` or not.
 
-It runs before authentication, so its time must be linear in the document's size: a
+It runs for anonymous callers too, so its time must be linear in the document's size: a
 fragment's cost is computed once, however often it is spread (execution merges repeated
 spreads, so re-walking each one, as before, let 22 fragments that each spread the next
 one twice take seconds). A selection set's cost scales with the number of objects it is

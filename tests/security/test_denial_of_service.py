@@ -1,5 +1,7 @@
-"""Anonymous requests that wedged or exhausted the server get a coded refusal quickly,
-while the event loop keeps answering ``/healthz``.
+"""Requests that wedged or exhausted the server get a coded refusal quickly, while the
+event loop keeps answering ``/healthz``. The probe sent them anonymously; anonymous bodies
+are now capped at 1 MiB, so the shapes are sent by a signed-in user (whose limit is 32 MiB:
+the guard must hold for them too), and the probe's biggest as well anonymously (413).
 
 The probe's shapes: 23 fragments each spreading the next twice (907 bytes, 9.4 s of guard
 work on the event loop; 30 would take ~40 minutes), 40,000 aliases of a ``first: 0``
@@ -23,16 +25,24 @@ import pytest
 
 from server.http.documents import CACHE_TOTAL_CHARS, DocumentCache
 from server.settings import Settings
-from tests.fixtures.service import Api, running_api
+from tests.fixtures.service import Account, Api, running_api
 
 REFUSAL_SECONDS = 5.0
 UPDATE_RUN = """mutation($r: String!) { updateRun(input: {run: $r, summary: {a: 1}}) { id } }"""
 HEALTHZ_STALL_SECONDS = 1.0
 
 
-async def answered_while_healthy(api: Api, body: bytes) -> dict[str, Any]:
-    """Send ``body`` anonymously while polling /healthz: answered in time, with a request
-    id, and /healthz never stalled meanwhile."""
+@pytest.fixture(scope="module")
+async def key(make_user: Any) -> str:
+    user: Account = await make_user("probe")
+    return user.key
+
+
+async def answered_while_healthy(
+    api: Api, body: bytes, key: str | None = None, statuses: tuple[int, ...] = (200, 400)
+) -> dict[str, Any]:
+    """Send ``body`` (anonymously unless ``key``) while polling /healthz: answered in time,
+    with a request id, and /healthz never stalled meanwhile."""
     stalls: list[float] = []
     done = asyncio.Event()
 
@@ -47,13 +57,14 @@ async def answered_while_healthy(api: Api, body: bytes) -> dict[str, Any]:
     poller = asyncio.create_task(poll())
     await asyncio.sleep(0.02)
     started = time.perf_counter()
-    response = await api.http.post(
-        "/graphql", content=body, headers={"content-type": "application/json"}
-    )
+    headers = {"content-type": "application/json"}
+    if key:
+        headers["authorization"] = f"Bearer {key}"
+    response = await api.http.post("/graphql", content=body, headers=headers)
     elapsed = time.perf_counter() - started
     done.set()
     await poller
-    assert response.status_code in (200, 400), response.text[:500]
+    assert response.status_code in statuses, response.text[:500]
     assert response.headers.get("x-request-id")
     assert elapsed < REFUSAL_SECONDS, f"answered after {elapsed:.1f} s"
     assert max(stalls) < HEALTHZ_STALL_SECONDS, f"/healthz stalled {max(stalls):.2f} s"
@@ -61,8 +72,10 @@ async def answered_while_healthy(api: Api, body: bytes) -> dict[str, Any]:
     return answer
 
 
-async def refused_while_healthy(api: Api, body: bytes, codes: set[str]) -> dict[str, Any]:
-    answer = await answered_while_healthy(api, body)
+async def refused_while_healthy(
+    api: Api, body: bytes, codes: set[str], key: str | None = None
+) -> dict[str, Any]:
+    answer = await answered_while_healthy(api, body, key)
     assert answer["errors"][0]["extensions"]["code"] in codes, answer["errors"][0]
     assert answer.get("data") is None
     return answer
@@ -109,8 +122,8 @@ TOO_COMPLEX = {"QUERY_TOO_COMPLEX"}
     ],
     ids=["probe-22", "30-levels", "200-levels", "three-way", "ten-wide-tree", "typed-inline"],
 )
-async def test_fragment_fan_out_is_refused_in_linear_time(api: Api, query: str) -> None:
-    answer = await refused_while_healthy(api, post(query), TOO_COMPLEX)
+async def test_fragment_fan_out_is_refused_in_linear_time(api: Api, key: str, query: str) -> None:
+    answer = await refused_while_healthy(api, post(query), TOO_COMPLEX, key)
     # the field cap, or the repeat cap on one response key: whichever the walk hits first
     message = answer["errors"][0]["message"]
     assert "fields" in message or "times in one place" in message
@@ -160,8 +173,18 @@ FIRST_ZERO = 'project(entity: "alice", name: "p-public") { runs(first: 0) { tota
         "same-alias-in-fragments",
     ],  # fmt: skip
 )
-async def test_alias_floods_are_refused(api: Api, query: str) -> None:
-    await refused_while_healthy(api, post(query), TOO_COMPLEX)
+async def test_alias_floods_are_refused(api: Api, key: str, query: str) -> None:
+    await refused_while_healthy(api, post(query), TOO_COMPLEX, key)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [aliases(40_000, FIRST_ZERO), "{ viewer { id } } #" + "x" * 2_000_000],
+    ids=["probe-40000", "long-comment"],
+)
+async def test_anonymous_bodies_past_1_mib_are_refused_unread(api: Api, query: str) -> None:
+    answer = await answered_while_healthy(api, post(query), statuses=(413,))
+    assert answer["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
 async def test_field_selections_up_to_the_caps_run(api: Api) -> None:
@@ -180,8 +203,10 @@ async def test_field_selections_up_to_the_caps_run(api: Api) -> None:
     ],
     ids=["long-comment", "long-string", "many-tokens"],
 )
-async def test_big_documents_are_refused_before_they_are_parsed(api: Api, query: str) -> None:
-    await refused_while_healthy(api, post(query), TOO_COMPLEX)
+async def test_big_documents_are_refused_before_they_are_parsed(
+    api: Api, key: str, query: str
+) -> None:
+    await refused_while_healthy(api, post(query), TOO_COMPLEX, key)
 
 
 async def test_many_distinct_documents_keep_the_parse_cache_bounded(settings: Settings) -> None:

@@ -202,3 +202,39 @@ async def test_only_hashes_of_session_tokens_are_stored(
         bytes(str(v), "utf-8") if not isinstance(v, bytes) else v for r in rows for v in r.values()
     )
     assert token.encode() not in stored
+
+
+async def test_the_worker_removes_ended_sessions_and_keeps_live_ones(
+    api: Api, make_user: Any, make_worker: Any, db: Database
+) -> None:
+    """Ended sessions are dropped when their user signs in again; the worker drops those
+    of users who never do."""
+    alice, bob = await make_user("alice"), await make_user("bob")
+    expired = (await sign_in(api, alice.key)).cookies["lineage_session"]
+    await db.pool.execute(
+        "UPDATE web_sessions SET expires_at = clock_timestamp() - interval '1 second'"
+        " WHERE user_id = (SELECT id FROM users WHERE username = $1)",
+        alice.name,
+    )
+    live = (await sign_in(api, bob.key)).cookies["lineage_session"]
+    signed_out = (await sign_in(api, bob.key)).cookies["lineage_session"]
+    cookie = {"cookie": f"lineage_session={signed_out}"}
+    response = await api.http.delete(
+        "/-/session", headers={**cookie, "content-type": "application/json", **SAME_ORIGIN}
+    )
+    assert response.status_code == 200
+    sessions_of = (
+        "SELECT count(*) FROM web_sessions s JOIN users u ON u.id = s.user_id"
+        " WHERE u.username = ANY($1::text[])"
+    )
+    assert await db.pool.fetchval(sessions_of, [alice.name, bob.name]) == 3
+
+    stats = await make_worker().run_once()
+
+    assert stats.sessions_removed >= 2
+    assert await db.pool.fetchval(sessions_of, [alice.name, bob.name]) == 1
+    answer = await with_cookie(api, live, {"query": VIEWER})
+    assert answer.json()["data"]["viewer"]["username"] == bob.name
+    for ended in (expired, signed_out):
+        answer = await with_cookie(api, ended, {"query": VIEWER})
+        assert answer.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

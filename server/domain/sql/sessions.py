@@ -17,6 +17,14 @@ FORGET_ENDED = Statement(
           AND (expires_at < clock_timestamp() OR revoked_at IS NOT NULL)"""
 )
 
+# ...and by the worker, for users who never sign in again (a batch at a time)
+REMOVE_ENDED = Statement(
+    """DELETE FROM web_sessions
+        WHERE id IN (SELECT id FROM web_sessions
+                      WHERE expires_at < clock_timestamp() OR revoked_at IS NOT NULL
+                      LIMIT :batch FOR UPDATE SKIP LOCKED)"""
+)
+
 INSERT = Statement(
     """INSERT INTO web_sessions (token_hash, user_id, api_key_id, expires_at)
        VALUES (:token_hash, :user_id, :api_key_id,

@@ -201,3 +201,40 @@ async def test_the_orphan_sweep_waits_for_its_interval(
     await _promote_without_recording(blob_store, payload, data)
     stats = await make_worker(gc_grace_seconds=0).run_once()  # default: an hour after start
     assert stats.orphans_adopted == 0
+
+
+async def test_a_row_whose_blob_is_gone_never_spares_an_upload(
+    store_api: StoreApi, make_user: Any, blob_store: BlobStore,
+    make_worker: Callable[..., Worker], db: Database,
+) -> None:  # fmt: skip
+    """A collector pass deletes the files and then the rows, in one transaction; if that
+    transaction dies in between (the database went away), the rows stay, marked unneeded,
+    with their files gone. Such a row must never let a log or commit skip the upload:
+    only content a live version holds counts as held, and no live version can name a
+    blob the collector took. The state is made by hand: the file deleted, the row kept."""
+    user = await make_user()
+    run = await new_run(store_api, user.key)
+    lost = content("lost", size=3000)
+    first = await log_and_commit(store_api, user.key, run, "first", {"l.bin": lost})
+    await store_api.ok(DELETE, {"id": first["id"]}, key=user.key)
+    await make_worker().run_once()  # starts the grace clock: the row is marked unneeded
+    assert await db.pool.fetchval(
+        "SELECT unneeded_since IS NOT NULL FROM blobs WHERE sha256 = $1", sha(lost)
+    )
+    await blob_store.delete([blob_key_of(lost)])  # the pass deleted the file, then died
+
+    again = await log_artifact(store_api, user.key, run, "again", {"l.bin": lost})
+    assert again["artifact"]["state"] == "PENDING"
+    assert [u["path"] for u in again["uploads"]] == ["l.bin"]
+    # the upload is required at commit too, not only asked for
+    refused = await store_api.gql(COMMIT, {"id": again["artifact"]["id"]}, key=user.key)
+    assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    await upload_all(store_api, again, {"l.bin": lost})
+    await store_api.ok(COMMIT, {"id": again["artifact"]["id"]}, key=user.key)
+    assert await blob_store.head(blob_key_of(lost)) is not None
+    assert await download_all(store_api, user.key, artifact_path(run, "again", "v0")) == {
+        "l.bin": lost
+    }
+    # and the next pass leaves the revived blob alone
+    await make_worker(gc_grace_seconds=0).run_once()
+    assert await blob_store.head(blob_key_of(lost)) is not None

@@ -1,14 +1,21 @@
-"""Request bodies over 32 MiB are refused with HTTP 413, with or without Content-Length."""
+"""Request bodies past the limit are refused with HTTP 413, with or without Content-Length:
+32 MiB for a signed-in caller, 1 MiB for an anonymous one (known from the headers, before
+any of the body is read)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
-from tests.fixtures.service import Api
+import pytest
+
+from tests.fixtures.service import Account, Api
 
 LIMIT = 32 * 1024 * 1024
+ANONYMOUS_LIMIT = 1024 * 1024
 CHUNK = 1024 * 1024
+JSON = {"content-type": "application/json"}
 
 
 def padded_request(size: int) -> bytes:
@@ -17,44 +24,48 @@ def padded_request(size: int) -> bytes:
     return body + b" " * (size - len(body))
 
 
-async def test_a_body_of_exactly_32_mib_is_served(api: Api) -> None:
-    response = await api.http.post(
-        "/graphql", content=padded_request(LIMIT), headers={"content-type": "application/json"}
-    )
+@pytest.fixture(scope="module")
+async def signed_in(make_user: Any) -> dict[str, str]:
+    user: Account = await make_user("body")
+    return {**JSON, "authorization": f"Bearer {user.key}"}
+
+
+async def test_a_body_of_exactly_32_mib_is_served_to_a_signed_in_caller(
+    api: Api, signed_in: dict[str, str]
+) -> None:
+    response = await api.http.post("/graphql", content=padded_request(LIMIT), headers=signed_in)
     assert response.status_code == 200
-    assert response.json() == {"data": {"viewer": None}}
+    assert response.json()["data"]["viewer"]["username"].startswith("body")
 
 
-async def test_a_body_over_32_mib_is_413(api: Api) -> None:
-    response = await api.http.post(
-        "/graphql", content=padded_request(LIMIT + 1), headers={"content-type": "application/json"}
-    )
+async def test_a_body_over_32_mib_is_413(api: Api, signed_in: dict[str, str]) -> None:
+    response = await api.http.post("/graphql", content=padded_request(LIMIT + 1), headers=signed_in)
     assert response.status_code == 413
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
     assert "32 MiB" in error["message"]
 
 
-async def test_a_chunked_body_over_32_mib_is_413_and_not_read_to_the_end(api: Api) -> None:
-    sent = 0
-
-    async def chunks() -> AsyncIterator[bytes]:
-        nonlocal sent
-        # twice the limit, with no Content-Length: the server must count as it reads
-        for _ in range(2 * LIMIT // CHUNK):
-            sent += CHUNK
-            yield b" " * CHUNK
-
+async def test_an_anonymous_body_of_exactly_1_mib_is_served(api: Api) -> None:
     response = await api.http.post(
-        "/graphql", content=chunks(), headers={"content-type": "application/json"}
+        "/graphql", content=padded_request(ANONYMOUS_LIMIT), headers=JSON
     )
-    assert "content-length" not in response.request.headers
+    assert response.status_code == 200
+    assert response.json() == {"data": {"viewer": None}}
+
+
+async def test_an_anonymous_body_over_1_mib_is_413_and_says_to_sign_in(api: Api) -> None:
+    response = await api.http.post(
+        "/graphql", content=padded_request(ANONYMOUS_LIMIT + 1), headers=JSON
+    )
     assert response.status_code == 413
-    assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
-    assert sent <= LIMIT + CHUNK
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert "1 MiB for anonymous requests" in error["message"]
+    assert "sign in" in error["message"]
 
 
-async def test_a_declared_length_over_the_limit_is_refused_before_reading(api: Api) -> None:
+async def test_a_wrong_key_is_unauthenticated_before_its_body_is_read(api: Api) -> None:
     sent = 0
 
     async def chunks() -> AsyncIterator[bytes]:
@@ -66,7 +77,51 @@ async def test_a_declared_length_over_the_limit_is_refused_before_reading(api: A
     response = await api.http.post(
         "/graphql",
         content=chunks(),
-        headers={"content-type": "application/json", "content-length": str(40 * CHUNK)},
+        headers={**JSON, "authorization": "Bearer not-a-key"},
+    )
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert sent <= 2 * CHUNK
+
+
+@pytest.mark.parametrize(
+    ("signed", "limit"), [(True, LIMIT), (False, ANONYMOUS_LIMIT)], ids=["signed-in", "anonymous"]
+)
+async def test_a_chunked_body_over_the_limit_is_413_and_not_read_to_the_end(
+    api: Api, signed_in: dict[str, str], signed: bool, limit: int
+) -> None:
+    sent = 0
+
+    async def chunks() -> AsyncIterator[bytes]:
+        nonlocal sent
+        # twice the limit, with no Content-Length: the server must count as it reads
+        for _ in range(2 * limit // CHUNK):
+            sent += CHUNK
+            yield b" " * CHUNK
+
+    response = await api.http.post(
+        "/graphql", content=chunks(), headers=signed_in if signed else JSON
+    )
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert sent <= limit + CHUNK
+
+
+async def test_a_declared_length_over_the_limit_is_refused_before_reading(
+    api: Api, signed_in: dict[str, str]
+) -> None:
+    sent = 0
+
+    async def chunks() -> AsyncIterator[bytes]:
+        nonlocal sent
+        for _ in range(40):
+            sent += CHUNK
+            yield b" " * CHUNK
+
+    response = await api.http.post(
+        "/graphql",
+        content=chunks(),
+        headers={**signed_in, "content-length": str(40 * CHUNK)},
     )
     assert response.status_code == 413
     assert sent <= CHUNK

@@ -11,6 +11,11 @@ export class ApiError extends Error {
   }
 }
 
+// Who is signed in: what the header shows and what sign-in answers.
+export interface Viewer {
+  username: string;
+}
+
 interface GraphQLAnswer<T> {
   data?: T | null;
   errors?: { message: string; extensions?: { code?: string } }[];

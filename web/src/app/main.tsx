@@ -1,7 +1,7 @@
 import "../styles/app.css";
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { gql, whenSessionEnds } from "./api";
+import { type Viewer, gql, whenSessionEnds } from "./api";
 import { type Route, parseRoute } from "./routes";
 import { Header } from "../components/Header";
 import { Home } from "../pages/Home";
@@ -9,10 +9,6 @@ import { ProjectPage } from "../pages/Project";
 import { RunPage } from "../pages/Run";
 import { ArtifactPage } from "../pages/Artifact";
 import { NotFound } from "../pages/NotFound";
-
-export interface Viewer {
-  username: string;
-}
 
 function currentRoute(): Route {
   // The server already decided this URL names nothing the viewer may read (HTTP 404).

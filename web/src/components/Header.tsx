@@ -1,6 +1,5 @@
 import { useState } from "preact/hooks";
-import { ApiError, signIn, signOut } from "../app/api";
-import type { Viewer } from "../app/main";
+import { ApiError, type Viewer, signIn, signOut } from "../app/api";
 import { Link } from "./Link";
 
 export function Header(props: {
