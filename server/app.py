@@ -127,7 +127,7 @@ def tune_garbage_collector() -> None:
     """For a serving process, once everything is imported. Python's cyclic collector runs
     every 700 allocations and walks every tracked object that survived earlier runs: the
     schema, the libraries, and each big answer while it is being built. A 10,000-node
-    lineage answer spent about a third of its time there (bench/lineage.py). Freezing
+    lineage answer spent about a third of its time there (bench/lineage_bench.py). Freezing
     what exists at start-up takes it out of every later collection, and a higher first
     threshold lets short-lived request objects die before the collector looks at them."""
     gc.collect()

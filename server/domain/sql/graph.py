@@ -22,7 +22,7 @@ WALKS = Statement(
 # Every edge between runs :run_ids and versions :version_ids. IN (SELECT unnest(..))
 # rather than = ANY for the second list: after five runs Postgres switches to a generic
 # plan that checks = ANY row by row (136 ms against 17 ms for 10,000 nodes, measured by
-# bench/lineage.py).
+# bench/lineage_bench.py).
 EDGES_BETWEEN = Statement(
     """SELECT 'LOGGED' AS kind, run_id, version_id FROM artifact_logs
         WHERE run_id = ANY(:run_ids::bigint[])
