@@ -69,15 +69,18 @@ def _default_sigint() -> None:
 
 
 def start_server(
-    data_dir: Path, env: Mapping[str, str] | None = None, timeout: float = 90
+    data_dir: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 90,
+    args: Sequence[str] = (),
 ) -> Server:
-    """Start `lineage serve` on a free port and wait until /healthz answers."""
+    """Start `lineage serve` on a free port (with ``args``) and wait until /healthz answers."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     full_env = {**os.environ, "LINEAGE_LOG_LEVEL": "WARNING", **(env or {})}
     # the venv's console script, as a user would run it
     lineage = Path(sys.executable).with_name("lineage")
-    cmd = [str(lineage), "serve", "--data-dir", str(data_dir), "--port", str(port)]
+    cmd = [str(lineage), "serve", "--data-dir", str(data_dir), "--port", str(port), *args]
     with open(data_dir / "serve.out", "wb") as out, open(data_dir / "serve.err", "wb") as err:
         proc = subprocess.Popen(
             cmd, stdout=out, stderr=err, env=full_env, cwd=REPO, preexec_fn=_default_sigint
@@ -175,7 +178,10 @@ class CpuMeter:
             except psutil.Error:
                 return 0.0
 
-        sample = {"server": cpu(psutil.Process(self.server_pid)), "bench": sum(os.times()[:2])}
+        server = psutil.Process(self.server_pid)
+        # with --workers N, the worker processes are the server's children
+        serving = cpu(server) + sum(cpu(c) for c in server.children(recursive=True))
+        sample = {"server": serving, "bench": sum(os.times()[:2])}
         if self.postgres_dir is not None:
             sample["postgres"] = sum(
                 cpu(p) + sum(cpu(c) for c in p.children()) for p in self._postgres()

@@ -2,7 +2,7 @@
 executor (resolvers/execution.py) against graphql-core's own path (LINEAGE_FAST_EXECUTION=0).
 
 A LineageGraph of --nodes Run and Artifact views over made-up rows, and as many edges, is
-completed with bench/lineage.py's Q2 selection by the project's own types and execution
+completed with bench/lineage_bench.py's Q2 selection by the project's own types and execution
 contexts (the fast one completing resolvers/schema.py's FAST_TYPES), alternating the two,
 after checking they give the same answer. About 20 s with the defaults.
 
@@ -55,7 +55,9 @@ def made_up_graph(nodes: int) -> LineageGraph:
         )))  # fmt: skip
     edges = [
         LineageEdge(
-            source=node.row.global_id, target=built[0].row.global_id, kind=LineageEdgeKind.USED
+            source=strawberry.ID(node.row.global_id),
+            target=strawberry.ID(built[0].row.global_id),
+            kind=LineageEdgeKind.USED,
         )
         for node in built
     ]

@@ -391,6 +391,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--data-dir", type=Path, help="server data dir (default: a fresh temp dir, removed after)"
     )
+    parser.add_argument(
+        "--workers", type=int, help="lineage serve --workers (default: its own, one per core)"
+    )
     return parser.parse_args(argv)
 
 
@@ -414,7 +417,8 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="lineage-ingest-") as tmp:
         data_dir = args.data_dir or Path(tmp) / "data"
         started = time.perf_counter()
-        server = start_server(data_dir)
+        workers = ("--workers", str(args.workers)) if args.workers is not None else ()
+        server = start_server(data_dir, args=workers)
         print(
             f"lineage serve at {server.url} (data dir {data_dir}), "
             f"up in {time.perf_counter() - started:.1f}s",

@@ -8,7 +8,6 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-import asyncpg
 import httpx
 import lineage_queries as lq
 from _common import ms, percentile, timed
@@ -31,7 +30,7 @@ WALKS = ("CTE", "CTE no-access", "BFS walk", "CTE+edges", "graph.lineage")
 
 
 async def time_walks(
-    b: Bench, conn: asyncpg.Connection, direction: str, s: lq.Start, out: dict[str, Sample]
+    b: Bench, conn: lq.Conn, direction: str, s: lq.Start, out: dict[str, Sample]
 ) -> None:
     """One start node: the CTE (with and without the read rule), the server's BFS walk
     alone, and each with its edges query."""

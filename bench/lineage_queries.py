@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from asyncpg.pool import PoolConnectionProxy
 
 RUN_FIELDS = "id runId state"
 ARTIFACT_FIELDS = "id name version type state"
@@ -47,6 +48,9 @@ Q3 = """query Q3($path: String!) {
     id loggedBy { id runId } usedBy(first: 10) { edges { node { id runId } } }
   }
 }"""
+
+# a connection of its own or one lent by a pool: the queries take either
+Conn = asyncpg.Connection | PoolConnectionProxy
 
 
 async def graphql(
@@ -113,7 +117,7 @@ SELECT k.run, x.* FROM unnest($1::bigint[]) AS k(run) CROSS JOIN LATERAL (
      ORDER BY l.seq LIMIT 10) x"""
 
 
-async def q1_floor(conn: asyncpg.Connection, start: Start, members: list[int]) -> int:
+async def q1_floor(conn: Conn, start: Start, members: list[int]) -> int:
     """Artifact + loggedBy, usedBy(50), each run's loggedArtifacts(10): nodes returned."""
     row = await conn.fetchrow(
         _RESOLVE, start.entity, start.project, start.name, start.index, members
@@ -124,7 +128,7 @@ async def q1_floor(conn: asyncpg.Connection, start: Start, members: list[int]) -
     return 1 + (row["run_pk"] is not None) + len(users) + len(logged)
 
 
-async def q3_floor(conn: asyncpg.Connection, start: Start, members: list[int]) -> int:
+async def q3_floor(conn: Conn, start: Start, members: list[int]) -> int:
     row = await conn.fetchrow(
         _RESOLVE, start.entity, start.project, start.name, start.index, members
     )
@@ -189,9 +193,7 @@ def split_nodes(rows: list[Any]) -> tuple[list[int], list[int]]:
     return runs, artifacts
 
 
-async def q2_floor(
-    conn: asyncpg.Connection, start: Start, direction: str, members: list[int]
-) -> int:
+async def q2_floor(conn: Conn, start: Start, direction: str, members: list[int]) -> int:
     """Path -> version, the CTE walk, the edges between the nodes, the rows: nodes returned."""
     row = await conn.fetchrow(
         _RESOLVE, start.entity, start.project, start.name, start.index, members

@@ -1,4 +1,4 @@
-"""Result types and printed tables of bench/lineage.py."""
+"""Result types and printed tables of bench/lineage_bench.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What the lineage benchmark's measurements of one graph size share (bench/lineage.py
+"""What the lineage benchmark's measurements of one graph size share (bench/lineage_bench.py
 runs them; bench/lineage_inprocess.py holds the in-process ones)."""
 
 from __future__ import annotations

@@ -34,10 +34,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-# bench/lineage.py (the lineage-query benchmark) would shadow the client package: import
-# the package from the repository root first, then bench/ for _common
-BENCH = Path(__file__).resolve().parent
-sys.path[:] = [str(BENCH.parent)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
+# the client package from the repository root (an installed copy may be older)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 
@@ -46,7 +44,7 @@ from lineage import queries  # noqa: E402
 from lineage.artifacts import ManifestEntry  # noqa: E402
 from lineage.upload import _upload_all  # noqa: E402
 
-sys.path.append(str(BENCH))
+sys.path.append(str(Path(__file__).resolve().parent))
 from _common import machine_load, print_table, start_server  # noqa: E402
 
 WORKERS = 16

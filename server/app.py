@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -31,7 +31,7 @@ from server.domain.references import (
 from server.http.documents import DocumentCache
 from server.http.graphql import graphql_endpoint
 from server.http.health import ReadinessChecks, healthz, readyz
-from server.http.metrics import Metrics, metrics_endpoint
+from server.http.metrics import MULTIPROCESS, Metrics, metrics_endpoint
 from server.secret import signing_secret
 from server.settings import Settings
 from server.storage.factory import open_store
@@ -42,7 +42,36 @@ from server.worker import Worker
 log = logging.getLogger(__name__)
 
 
-async def _bootstrap_admin(db: Database, settings: Settings) -> None:
+async def open_database(
+    settings: Settings, stack: AsyncExitStack, metrics: Metrics
+) -> tuple[str, Database]:
+    """The database's URL and a pool on it, migrated: DATABASE_URL, or the embedded
+    Postgres under the data dir, started (or joined) and watched until ``stack`` closes."""
+    embedded, url = None, settings.database_url
+    if url is None:
+        embedded = EmbeddedPostgres(settings.data_dir)
+        # starting it blocks for about a second; keep the loop free
+        url = await asyncio.to_thread(embedded.start)
+    pool = await create_pool(
+        url,
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        statement_timeout_seconds=settings.statement_timeout_seconds,
+    )
+    stack.push_async_callback(pool.close)
+    if embedded is not None:
+        _supervise(embedded, pool, stack)
+    async with pool.acquire() as conn:
+        # a migration may rewrite a big table: no per-statement limit for it
+        await conn.execute("SET statement_timeout = 0")
+        try:
+            await apply_migrations(conn)
+        finally:
+            await conn.execute("RESET statement_timeout")
+    return url, Database(pool, on_query=metrics.sql_queries.inc)
+
+
+async def bootstrap_admin(db: Database, settings: Settings) -> None:
     key = await accounts.bootstrap_admin(db)
     if key is None:
         return
@@ -62,33 +91,14 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         async with AsyncExitStack() as stack:
-            embedded, url = None, settings.database_url
-            if url is None:
-                embedded = EmbeddedPostgres(settings.data_dir)
-                # starting it blocks for about a second; keep the loop free
-                url = await asyncio.to_thread(embedded.start)
-            pool = await create_pool(
-                url,
-                min_size=settings.pool_min_size,
-                max_size=settings.pool_max_size,
-                statement_timeout_seconds=settings.statement_timeout_seconds,
-            )
-            stack.push_async_callback(pool.close)
-            if embedded is not None:
-                _supervise(embedded, pool, stack)
-            async with pool.acquire() as conn:
-                # a migration may rewrite a big table: no per-statement limit for it
-                await conn.execute("SET statement_timeout = 0")
-                try:
-                    await apply_migrations(conn)
-                finally:
-                    await conn.execute("RESET statement_timeout")
-            db = Database(pool, on_query=metrics.sql_queries.inc)
+            _, db = await open_database(settings, stack, metrics)
+            if MULTIPROCESS:
+                _background(metrics.follow_pool(db.pool), "lineage-pool-gauges", stack)
             if settings.bootstrap_admin:
-                await _bootstrap_admin(db, settings)
+                await bootstrap_admin(db, settings)
             state: dict[str, Any] = {"db": db, "settings": settings, "metrics": metrics}
-            state.update(await _open_storage(settings, stack))
-            worker = _start_worker(settings, db, state, stack)
+            state.update(await open_storage(settings, stack))
+            worker = start_worker(settings, db, state, stack)
             if worker is not None:
                 state["worker"] = worker
             log.info("serving on %s", settings.base_url)
@@ -117,7 +127,7 @@ def tune_garbage_collector() -> None:
     """For a serving process, once everything is imported. Python's cyclic collector runs
     every 700 allocations and walks every tracked object that survived earlier runs: the
     schema, the libraries, and each big answer while it is being built. A 10,000-node
-    lineage answer spent about a third of its time there (bench/lineage.py). Freezing
+    lineage answer spent about a third of its time there (bench/lineage_bench.py). Freezing
     what exists at start-up takes it out of every later collection, and a higher first
     threshold lets short-lived request objects die before the collector looks at them."""
     gc.collect()
@@ -128,7 +138,7 @@ def tune_garbage_collector() -> None:
 GC_THRESHOLD = 20_000
 
 
-async def _open_storage(settings: Settings, stack: AsyncExitStack) -> dict[str, Any]:
+async def open_storage(settings: Settings, stack: AsyncExitStack) -> dict[str, Any]:
     """The blob store and the S3 client for reference entries."""
     store = await open_store(
         settings.effective_storage_url,
@@ -219,16 +229,11 @@ class LazyReferences:
             await self._resolver.close()
 
 
-def _supervise(embedded: EmbeddedPostgres, pool: Any, stack: AsyncExitStack) -> None:
-    """Restart the embedded Postgres when it dies; the pool then connects to it again."""
+def _background(job: Coroutine[Any, Any, None], name: str, stack: AsyncExitStack) -> None:
+    """Run ``job`` until ``stack`` closes."""
+    task = asyncio.create_task(job, name=name)
 
-    async def reconnect(url: str) -> None:
-        pool.set_connect_args(dsn=url)  # the same unless its socket moved
-        await pool.expire_connections()  # the old server's connections are dead
-
-    task = asyncio.create_task(embedded.supervise(reconnect), name="lineage-postgres")
-
-    async def stop() -> None:  # before the pool closes and the server is stopped
+    async def stop() -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -236,9 +241,21 @@ def _supervise(embedded: EmbeddedPostgres, pool: Any, stack: AsyncExitStack) -> 
     stack.push_async_callback(stop)
 
 
-def _start_worker(
+def _supervise(embedded: EmbeddedPostgres, pool: Any, stack: AsyncExitStack) -> None:
+    """Restart the embedded Postgres when it dies; the pool then connects to it again."""
+
+    async def reconnect(url: str) -> None:
+        pool.set_connect_args(dsn=url)  # the same unless its socket moved
+        await pool.expire_connections()  # the old server's connections are dead
+
+    # stopped before the pool closes and the server is stopped
+    _background(embedded.supervise(reconnect), "lineage-postgres", stack)
+
+
+def start_worker(
     settings: Settings, db: Database, state: dict[str, Any], stack: AsyncExitStack
 ) -> Any:
+    """The background worker (when settings.run_worker), stopped when ``stack`` closes."""
     if not settings.run_worker:
         return None
     worker = Worker(db, state["store"], settings)

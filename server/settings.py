@@ -54,6 +54,8 @@ class Settings:
     # False answers every request through graphql-core's own execution path, without the
     # fast executor (resolvers/execution.py): the same answers, big ones slower
     fast_execution: bool = True
+    # `lineage serve`'s HTTP worker processes (server/serve.py); 0: one per core
+    workers: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -82,6 +84,7 @@ class Settings:
             request_timeout_seconds=float(env.get("LINEAGE_REQUEST_TIMEOUT_SECONDS", "60")),
             statement_timeout_seconds=float(env.get("LINEAGE_STATEMENT_TIMEOUT_SECONDS", "30")),
             fast_execution=_flag(env, "LINEAGE_FAST_EXECUTION", default=True),
+            workers=int(env.get("LINEAGE_WORKERS", "0")),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "data_dir" in given:

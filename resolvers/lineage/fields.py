@@ -11,7 +11,7 @@ from strawberry.dataloader import DataLoader
 from resolvers.connections import Connection
 from resolvers.enums import LineageEdgeKind
 from resolvers.info import Info
-from resolvers.selection import selects_documents, selects_total_count
+from resolvers.selection import below, fields_of, selects_documents, selects_total_count
 from server.domain import graph
 from server.domain.lineage import HopKey, HopPage
 from server.domain.pagination import Page, check_cursor_shape, page_args
@@ -48,6 +48,80 @@ async def hop_connection(
     )
 
 
+# The row fields each GraphQL field of a node reads (server/domain/sql/graph.py loads
+# only those columns of a graph's nodes). A field not listed here reads the whole row,
+# so a field added to Run or Artifact is right before anyone lists it.
+# tests/resolvers/lineage/test_node_columns.py checks each entry against the whole row.
+RUN_FIELDS: dict[str, frozenset[str]] = {
+    "__typename": frozenset(),
+    "id": frozenset({"id"}),
+    "runId": frozenset({"run_id"}),
+    "name": frozenset({"name"}),
+    "path": frozenset({"entity_name", "project_name", "run_id"}),
+    "state": frozenset({"state"}),
+    "config": frozenset({"config"}),
+    "summary": frozenset({"summary"}),
+    "createdAt": frozenset({"created_at"}),
+    "updatedAt": frozenset({"updated_at"}),
+    "project": frozenset({"project_id"}),
+    "sweep": frozenset({"sweep_id"}),
+    "loggedArtifacts": frozenset({"id"}),
+    "usedArtifacts": frozenset({"id"}),
+    "lineage": frozenset({"id"}),
+}
+ARTIFACT_FIELDS: dict[str, frozenset[str]] = {
+    "__typename": frozenset(),
+    "id": frozenset({"id"}),
+    "name": frozenset({"name"}),
+    "path": frozenset({"entity_name", "project_name", "name", "version_index"}),
+    "type": frozenset({"type"}),
+    "versionIndex": frozenset({"version_index"}),
+    "version": frozenset({"version_index"}),
+    "digest": frozenset({"digest"}),
+    "aliases": frozenset({"id"}),
+    "description": frozenset({"description"}),
+    "metadata": frozenset({"metadata"}),
+    "state": frozenset({"state"}),
+    "size": frozenset({"size"}),
+    "fileCount": frozenset({"file_count"}),
+    "createdAt": frozenset({"created_at"}),
+    "ttlDurationSeconds": frozenset({"ttl_seconds"}),
+    "expiresAt": frozenset({"expires_at"}),
+    "collection": frozenset({"collection_id"}),
+    "manifest": frozenset({"id", "state"}),
+    "loggedBy": frozenset({"logged_by"}),
+    "usedBy": frozenset({"id"}),
+    "lineage": frozenset({"id"}),
+}
+
+
+def node_fields(info: Info) -> tuple[frozenset[str], frozenset[str]]:
+    """The row fields of Run and Artifact nodes this lineage field's ``nodes`` select
+    (every field of either kind, through any fragment: a superset is always right)."""
+    raw = info._raw_info
+    nodes = [f for f in fields_of(raw, below(raw.field_nodes)) if f.name.value == "nodes"]
+    names = {f.name.value for f in fields_of(raw, below(nodes))}
+    return (
+        _read(names, RUN_FIELDS, ARTIFACT_FIELDS, graph.NODE_FIELDS[graph.RUN]),
+        _read(names, ARTIFACT_FIELDS, RUN_FIELDS, graph.NODE_FIELDS[graph.ARTIFACT]),
+    )
+
+
+def _read(
+    names: set[str],
+    mine: dict[str, frozenset[str]],
+    other: dict[str, frozenset[str]],
+    everything: frozenset[str],
+) -> frozenset[str]:
+    read: set[str] = set()
+    for name in names:
+        if name in mine:
+            read |= mine[name]
+        elif name not in other:  # a field nobody listed: the whole row
+            return everything
+    return frozenset(read)
+
+
 async def lineage_graph(
     info: Info, kind: str, pk: int, direction: str, depth: int, limit: int
 ) -> Any:
@@ -57,9 +131,7 @@ async def lineage_graph(
 
     graph.check_bounds(depth, limit)
     request = graph.LineageRequest((kind, pk), direction, depth, limit)
-    found = await info.context.loaders.lineage.load(
-        LineageKey(request, selects_documents(info, "nodes"))
-    )
+    found = await info.context.loaders.lineage.load(LineageKey(request, *node_fields(info)))
     built: dict[tuple[str, int], Any] = {}
     for key in found.graph.nodes:
         # a row may have vanished (deleted, made private) since the walk

