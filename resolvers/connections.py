@@ -104,9 +104,9 @@ async def hop_connections(
     after: str | None,
     type_: str | None = None,
 ) -> list[Connection[T]]:
-    """One-hop connections of many parents with the same arguments (the batch form of
-    resolvers.lineage.fields.hop_connection, which answers one parent alike): the
-    arguments and the selection are read once, and every page is one load of the batch."""
+    """One-hop connections of many parents with the same arguments (one parent's is
+    resolvers.lineage.fields.hop_connection, a batch of one): the arguments and the
+    selection are read once, and every page is one load of the batch."""
     args = page_args(first, after)
     check_cursor_shape(args.after, [int])
     after_seq = args.after[0] if args.after else None

@@ -8,13 +8,12 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from resolvers.connections import Connection
+from resolvers.connections import Connection, hop_connections
 from resolvers.enums import LineageEdgeKind
 from resolvers.info import Info
-from resolvers.selection import below, fields_of, selects_documents, selects_total_count
+from resolvers.selection import below, fields_of
 from server.domain import graph
 from server.domain.lineage import HopKey, HopPage
-from server.domain.pagination import Page, check_cursor_shape, page_args
 from server.loaders import LineageKey
 
 T = TypeVar("T")
@@ -30,22 +29,11 @@ async def hop_connection(
     after: str | None,
     type_: str | None = None,
 ) -> Connection[T]:
-    args = page_args(first, after)
-    check_cursor_shape(args.after, [int])
-    # Asked for now, with the page, so every parent's count lands in one batch: asked
-    # later, parents whose pages come back in a different number of steps would split it.
-    counted = counts.load((parent, type_)) if selects_total_count(info) else None
-    documents = selects_documents(info, "edges", "node")
-    page = await pages.load(
-        HopKey(parent, args.first, args.after[0] if args.after else None, type_, documents)
+    """One parent's one-hop connection: the batch form with a batch of one."""
+    (connection,) = await hop_connections(
+        info, pages, counts, convert, [parent], first, after, type_
     )
-
-    async def count() -> int:
-        return await (counted if counted is not None else counts.load((parent, type_)))
-
-    return Connection.of(
-        Page(page.rows, [[seq] for seq in page.seqs], page.has_next, count), convert
-    )
+    return connection
 
 
 # The row fields each GraphQL field of a node reads (server/domain/sql/graph.py loads
