@@ -48,18 +48,35 @@ class Server:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
-        """SIGINT, like Ctrl-C: uvicorn shuts down and atexit stops the embedded Postgres.
+        stop_process(self.proc)
 
-        (Under SIGTERM uvicorn re-raises the signal after its shutdown, the process dies
-        without running atexit, and an embedded Postgres it started keeps running.)"""
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-            if self.proc.poll() is not None:
-                return
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                continue
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGINT, like Ctrl-C: uvicorn shuts down and atexit stops the embedded Postgres;
+    then SIGTERM, then SIGKILL, 30 s apart, for a server that does not stop.
+
+    (Under SIGTERM uvicorn re-raises the signal after its shutdown, the process dies
+    without running atexit, and an embedded Postgres it started keeps running.)"""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        if proc.poll() is not None:
+            return
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            continue
+
+
+async def sql_statements(http: httpx.AsyncClient) -> int:
+    """SQL statements the server has run so far (its /metrics counter, every process)."""
+    text = (await http.get("/metrics")).text
+    return int(
+        sum(
+            float(line.split()[-1])
+            for line in text.splitlines()
+            if line.startswith("lineage_sql_queries_total")
+        )
+    )
 
 
 def _default_sigint() -> None:

@@ -41,7 +41,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # server, resol
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 import lineage_queries as lq  # noqa: E402
-from _common import CpuMeter, machine_load, start_server, timed  # noqa: E402
+from _common import CpuMeter, machine_load, sql_statements, start_server, timed  # noqa: E402
 from lineage_inprocess import compare_walks, profile_execute, resolution_split  # noqa: E402
 from lineage_load import build_database, pick_starts  # noqa: E402
 from lineage_report import (  # noqa: E402
@@ -65,18 +65,9 @@ WARMUP = 5
 
 async def sql_trips(http: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> int:
     """SQL round trips the server made for one request (its /metrics counter, auth included)."""
-
-    async def count() -> float:
-        text = (await http.get("/metrics")).text
-        return sum(
-            float(line.split()[-1])
-            for line in text.splitlines()
-            if line.startswith("lineage_sql_queries_total")
-        )
-
-    before = await count()
+    before = await sql_statements(http)
     await lq.graphql(http, query, variables)
-    return int(await count() - before)
+    return await sql_statements(http) - before
 
 
 def count_q1(artifact: dict[str, Any]) -> int:

@@ -2,7 +2,7 @@
 
 Loads the lineage benchmark's seeded graph (bench/lineage_load.py) into a fresh database,
 starts `lineage serve` on it and measures, over HTTP with one keep-alive connection, the
-small query shapes clients send most (those of /work's peer bench):
+small query shapes clients send most (those of the peer benchmark, README "Performance"):
 
 - Q1 one hop: artifact(path) { id loggedBy {id runId name} usedBy(first: 50) {...} },
   from ordinary and from popular (most used) artifacts
@@ -46,8 +46,15 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # server, resol
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 import lineage_queries as lq  # noqa: E402
-import psutil  # noqa: E402
-from _common import REPO, free_port, machine_load, percentile  # noqa: E402
+from _common import (  # noqa: E402
+    REPO,
+    CpuMeter,
+    free_port,
+    machine_load,
+    percentile,
+    sql_statements,
+    stop_process,
+)
 from lineage_load import build_database, pick_starts  # noqa: E402
 
 RUN_FIELDS = "id runId name"
@@ -145,14 +152,7 @@ class Served:
     log: Path
 
     def stop(self) -> None:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-            if self.proc.poll() is not None:
-                return
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                continue
+        stop_process(self.proc)
 
 
 def serve(label: str, source: Path, url: str, workdir: Path, env: dict[str, str]) -> Served:
@@ -329,24 +329,10 @@ async def throughput(
     return len(latencies) / wall, percentile(latencies, 50) * 1000
 
 
-def server_cpu(served: Served) -> float:
-    """CPU seconds the server process has used (user + system)."""
-    times = psutil.Process(served.proc.pid).cpu_times()
-    return float(times.user + times.system)
-
-
 async def sql_trips(http: httpx.AsyncClient, body: dict[str, Any]) -> int:
-    async def count() -> float:
-        text = (await http.get("/metrics")).text
-        return sum(
-            float(line.split()[-1])
-            for line in text.splitlines()
-            if line.startswith("lineage_sql_queries_total")
-        )
-
-    before = await count()
+    before = await sql_statements(http)
     await post(http, body)
-    return int(await count() - before)
+    return await sql_statements(http) - before
 
 
 async def main_async(args: argparse.Namespace, workdir: Path, server_url: str) -> None:
@@ -436,11 +422,13 @@ async def main_async(args: argparse.Namespace, workdir: Path, server_url: str) -
             order = list(servers.items()) if n % 2 == 0 else list(reversed(servers.items()))
             for label, s in order:
                 # the server's own CPU per request: steadier on a shared machine than req/s
-                before = server_cpu(s)
+                # (with --workers N the HTTP processes are the server's children: counted)
+                meter = CpuMeter(s.proc.pid)
+                meter.start()
                 started = time.perf_counter()
                 rate, p50 = await throughput(s.url, key, paths, args.clients, args.seconds)
                 wall = time.perf_counter() - started
-                per_request = (server_cpu(s) - before) / (rate * wall) * 1000
+                per_request = meter.stop()["server"] / (rate * wall) * 1000
                 rates[label].append(rate)
                 cpu[label].append(per_request)
                 print(f"  Q1 throughput {args.clients} clients [{label}] round {n + 1}: "
