@@ -23,14 +23,12 @@ relies on in graphql-core and strawberry is checked on import (execution_guard.p
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
 from functools import partial
 from operator import attrgetter
 from typing import Any, ClassVar
 
-import strawberry
 from graphql import (
     DirectiveNode,
     GraphQLBoolean,
@@ -46,10 +44,17 @@ from graphql import (
     Node,
     get_named_type,
 )
-from graphql.execution.values import get_argument_values
-from graphql.pyutils import AwaitableOrValue, Path
+from graphql.pyutils import AwaitableOrValue
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from resolvers.batching import (
+    COLLECTED,
+    SIMPLE_ARGUMENTS,
+    Batch,
+    Deferred,
+    Fallback,
+    defer,
+)
 from resolvers.execution_guard import STRAWBERRY_DEFINITION, check_libraries
 from resolvers.fields import BATCH_RESOLVER, PLAIN_GETTER
 
@@ -91,115 +96,6 @@ class _EnumNames(dict[Any, str]):
         name = self.by_value[member_value]
         self[member] = name
         return name
-
-
-class _Fallback(Exception):
-    """A nested object or list needs the normal path: so does the object holding it."""
-
-
-# argument types whose values strawberry passes to resolvers as graphql-core coerced them
-_SIMPLE_ARGUMENTS = frozenset({"Int", "Float", "String", "Boolean", "ID"})
-
-
-class _Batch:
-    """A resolver field selected on the objects of one completion (a page's 50 runs each
-    asking for ``loggedArtifacts(first: 10)``): its resolver is called for all of them at
-    once, with arguments read once, then each result is completed like a plain field's
-    value. graphql-core would build resolve info, read and convert the arguments, and
-    await and complete the result separately for every object. A batch belongs to a plan,
-    which later executions of the same document may share: what depends on the request
-    (its info, its variables' values) is bound by each execution (``bind``)."""
-
-    __slots__ = (
-        "key", "parent", "node", "field_def", "definition", "batch_resolver", "complete",
-        "nullable",
-    )  # fmt: skip
-
-    def __init__(
-        self,
-        key: str,
-        parent: GraphQLObjectType,
-        field_def: Any,
-        definition: Any,
-        node: Any,
-        complete: Callable[[Any], Any],
-        nullable: bool,
-    ) -> None:
-        self.key = key
-        self.parent = parent
-        self.field_def = field_def
-        self.definition = definition
-        self.node = node
-        self.batch_resolver = (definition.metadata or {}).get(BATCH_RESOLVER)
-        self.complete = complete
-        self.nullable = nullable
-
-    def bind(self, executor: FastExecutionContext) -> dict[str, Any]:
-        """The resolver's keyword arguments in this execution (its arguments by their
-        Python names, and its info)."""
-        kwargs: dict[str, Any] = {}
-        if self.field_def.args or self.node.arguments:
-            values = get_argument_values(self.field_def, self.node, executor.variable_values)
-            args = self.field_def.args
-            for name, value in values.items():
-                kwargs[args[name].extensions[STRAWBERRY_DEFINITION].python_name] = value
-        resolver = self.definition.base_resolver
-        info_name = "info" if self.batch_resolver is not None else resolver.info_parameter
-        if info_name is not None:
-            path = Path(None, self.key, self.parent.name)
-            raw = executor.build_resolve_info(self.field_def, [self.node], self.parent, path)
-            info = strawberry.Info(_raw_info=raw, _field=self.definition)
-            kwargs[getattr(info_name, "name", info_name)] = info
-        return kwargs
-
-    async def call(self, kwargs: dict[str, Any], sources: list[Any]) -> list[Any]:
-        if self.batch_resolver is not None:
-            values = await self.batch_resolver(sources, **kwargs)
-            if len(values) != len(sources):
-                raise _Fallback
-            return list(values)
-        resolver = self.definition.base_resolver
-        with_self = resolver.self_parameter is not None
-        calls = [resolver(s, **kwargs) if with_self else resolver(**kwargs) for s in sources]
-        if len(calls) == 1:  # no task for a lone call
-            return [await calls[0]]
-        return list(await asyncio.gather(*calls))
-
-
-class _Deferred:
-    """A batched field's place in an answer being built: ``out[batch.key]`` once known."""
-
-    __slots__ = ("batch", "source", "out")
-
-    def __init__(self, batch: _Batch, source: Any) -> None:
-        self.batch = batch
-        self.source = source
-        self.out: dict[str, Any] = {}
-
-
-class _Collector(threading.local):
-    """The batched fields met by the completion running now. A completion never awaits,
-    so one list per thread serves every execution on its event loop in turn: each entry
-    point empties it before it completes and takes what was collected right after."""
-
-    def __init__(self) -> None:
-        self.items: list[_Deferred] = []
-
-    def start(self) -> None:
-        self.items = []
-
-    def take(self) -> list[_Deferred]:
-        items, self.items = self.items, []
-        return items
-
-
-_COLLECTED = _Collector()
-
-
-def _defer(batch: _Batch, source: Any) -> _Deferred:
-    deferred = _Deferred(batch, source)
-    _COLLECTED.items.append(deferred)
-    return deferred
 
 
 def _has_directives(document: Any) -> bool:
@@ -292,7 +188,7 @@ def _complete_flat(plan: Plan, source: Any) -> dict[str, Any] | None:
                 out[key] = None
             elif type(value) is as_is:
                 out[key] = value
-                if as_is is _Deferred:
+                if as_is is Deferred:
                     value.out = out  # type: ignore[attr-defined]
             else:
                 value = serialize(value)
@@ -347,7 +243,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # the cached document keeps alive), or None
         self._shared = _shared_plans(self.context_value, type(self))
         # batched fields' arguments and info in this execution
-        self._bound: dict[_Batch, dict[str, Any]] = {}
+        self._bound: dict[Batch, dict[str, Any]] = {}
 
     def _split(self, parent: GraphQLObjectType, grouped: Any) -> Split:
         """(plan of the plain fields, the other fields or None, every key in order)."""
@@ -416,7 +312,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
         for argument in field_def.args.values():
             python = (argument.extensions or {}).get(STRAWBERRY_DEFINITION)
-            if get_named_type(argument.type).name not in _SIMPLE_ARGUMENTS or python is None:
+            if get_named_type(argument.type).name not in SIMPLE_ARGUMENTS or python is None:
                 return None
         field_type = field_def.type
         nullable = not isinstance(field_type, GraphQLNonNull)
@@ -431,15 +327,15 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             complete = None
         if complete is None:
             return None
-        batch = _Batch(key, parent, field_def, definition, node, complete, nullable)
-        return (key, partial(_defer, batch), _same, False, _Deferred)
+        batch = Batch(key, parent, field_def, definition, node, complete, nullable)
+        return (key, partial(defer, batch), _same, False, Deferred)
 
-    async def _settle(self, deferred: list[_Deferred]) -> bool:
+    async def _settle(self, deferred: list[Deferred]) -> bool:
         """Run the batched fields of a completion, and those their results select in turn
         (one batch per field and level); False when anything needs the normal path."""
         try:
             while deferred:
-                groups: dict[_Batch, list[_Deferred]] = {}
+                groups: dict[Batch, list[Deferred]] = {}
                 for item in deferred:
                     groups.setdefault(item.batch, []).append(item)
                 calls = [
@@ -447,7 +343,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     for batch, items in groups.items()
                 ]
                 results = [await calls[0]] if len(calls) == 1 else await asyncio.gather(*calls)
-                _COLLECTED.start()  # from here to the end of the loop body nothing awaits
+                COLLECTED.start()  # from here to the end of the loop body nothing awaits
                 for (batch, items), values in zip(groups.items(), results, strict=True):
                     for item, value in zip(items, values, strict=True):
                         if value is None:
@@ -459,14 +355,14 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         if completed is None:
                             return False
                         item.out[batch.key] = completed
-                deferred = _COLLECTED.take()
+                deferred = COLLECTED.take()
         except Exception:  # noqa: BLE001 - the normal path reports it properly
             return False
         finally:
-            _COLLECTED.start()
+            COLLECTED.start()
         return True
 
-    def _bind(self, batch: _Batch) -> dict[str, Any]:
+    def _bind(self, batch: Batch) -> dict[str, Any]:
         kwargs = self._bound.get(batch)
         if kwargs is None:
             kwargs = self._bound[batch] = batch.bind(self)
@@ -497,10 +393,10 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         def complete(value: Any) -> Any:
             items = value if is_list else [value]
             if type(items) is not list:
-                raise _Fallback
+                raise Fallback
             completed = complete_items(items) if items else []
             if completed is None:
-                raise _Fallback
+                raise Fallback
             return completed if is_list else completed[0]
 
         return complete
@@ -560,9 +456,9 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if self._fast and type(items) is list and items:
             complete = self._list_plan(item_type, field_details_list)
             if complete is not None:
-                _COLLECTED.start()
+                COLLECTED.start()
                 completed = complete(items)
-                deferred = _COLLECTED.take()
+                deferred = COLLECTED.take()
                 if completed is not None:
                     if not deferred:
                         return completed
@@ -579,7 +475,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         )
 
     async def _after_batches(
-        self, deferred: list[_Deferred], completed: Any, normal: Callable[[], Any]
+        self, deferred: list[Deferred], completed: Any, normal: Callable[[], Any]
     ) -> Any:
         """``completed`` once its batched fields are in, else the normal path's answer."""
         if await self._settle(deferred):
@@ -601,9 +497,9 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if self._fast and not new_defer_usages
             else ((), grouped_field_set, ())
         )
-        _COLLECTED.start()
+        COLLECTED.start()
         plain = _complete_flat(steps, source_value) if steps else None
-        deferred = _COLLECTED.take()
+        deferred = COLLECTED.take()
         normal = partial(
             super().execute_collected_subfields,
             parent_type, source_value, path, grouped_field_set, new_defer_usages,
@@ -635,7 +531,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     async def _with_batches(
         self,
-        deferred: list[_Deferred],
+        deferred: list[Deferred],
         plain: dict[str, Any],
         rest: dict[str, Any] | None,
         keys: Sequence[str],

@@ -1,0 +1,135 @@
+"""Resolver fields batched by the fast executor (resolvers/execution.py).
+
+A resolver field selected on the objects of one completion (a page's 50 runs each asking
+for ``loggedArtifacts(first: 10)``) is called once for all of them: through its batch form
+where the field names one (``BATCH_RESOLVER`` in its metadata, resolvers/fields.py), else
+through its own resolver per object, without graphql-core's per-field work. While an
+object completes, each batched field leaves a ``Deferred`` in ``COLLECTED``; the executor
+then calls each batch and completes its results. Anything short of a clean answer raises
+``Fallback``, and the executor takes graphql-core's path for that object or list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import strawberry
+from graphql import GraphQLObjectType
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import Path
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from resolvers.execution_guard import STRAWBERRY_DEFINITION
+from resolvers.fields import BATCH_RESOLVER
+
+
+class Fallback(Exception):
+    """A nested object or list needs the normal path: so does the object holding it."""
+
+
+# argument types whose values strawberry passes to resolvers as graphql-core coerced them
+SIMPLE_ARGUMENTS = frozenset({"Int", "Float", "String", "Boolean", "ID"})
+
+
+class Batch:
+    """A resolver field selected on the objects of one completion (a page's 50 runs each
+    asking for ``loggedArtifacts(first: 10)``): its resolver is called for all of them at
+    once, with arguments read once, then each result is completed like a plain field's
+    value. graphql-core would build resolve info, read and convert the arguments, and
+    await and complete the result separately for every object. A batch belongs to a plan,
+    which later executions of the same document may share: what depends on the request
+    (its info, its variables' values) is bound by each execution (``bind``)."""
+
+    __slots__ = (
+        "key", "parent", "node", "field_def", "definition", "batch_resolver", "complete",
+        "nullable",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        key: str,
+        parent: GraphQLObjectType,
+        field_def: Any,
+        definition: Any,
+        node: Any,
+        complete: Callable[[Any], Any],
+        nullable: bool,
+    ) -> None:
+        self.key = key
+        self.parent = parent
+        self.field_def = field_def
+        self.definition = definition
+        self.node = node
+        self.batch_resolver = (definition.metadata or {}).get(BATCH_RESOLVER)
+        self.complete = complete
+        self.nullable = nullable
+
+    def bind(self, executor: StrawberryGraphQLCoreExecutionContext) -> dict[str, Any]:
+        """The resolver's keyword arguments in this execution (its arguments by their
+        Python names, and its info)."""
+        kwargs: dict[str, Any] = {}
+        if self.field_def.args or self.node.arguments:
+            values = get_argument_values(self.field_def, self.node, executor.variable_values)
+            args = self.field_def.args
+            for name, value in values.items():
+                kwargs[args[name].extensions[STRAWBERRY_DEFINITION].python_name] = value
+        resolver = self.definition.base_resolver
+        info_name = "info" if self.batch_resolver is not None else resolver.info_parameter
+        if info_name is not None:
+            path = Path(None, self.key, self.parent.name)
+            raw = executor.build_resolve_info(self.field_def, [self.node], self.parent, path)
+            info = strawberry.Info(_raw_info=raw, _field=self.definition)
+            kwargs[getattr(info_name, "name", info_name)] = info
+        return kwargs
+
+    async def call(self, kwargs: dict[str, Any], sources: list[Any]) -> list[Any]:
+        if self.batch_resolver is not None:
+            values = await self.batch_resolver(sources, **kwargs)
+            if len(values) != len(sources):
+                raise Fallback
+            return list(values)
+        resolver = self.definition.base_resolver
+        with_self = resolver.self_parameter is not None
+        calls = [resolver(s, **kwargs) if with_self else resolver(**kwargs) for s in sources]
+        if len(calls) == 1:  # no task for a lone call
+            return [await calls[0]]
+        return list(await asyncio.gather(*calls))
+
+
+class Deferred:
+    """A batched field's place in an answer being built: ``out[batch.key]`` once known."""
+
+    __slots__ = ("batch", "source", "out")
+
+    def __init__(self, batch: Batch, source: Any) -> None:
+        self.batch = batch
+        self.source = source
+        self.out: dict[str, Any] = {}
+
+
+class Collector(threading.local):
+    """The batched fields met by the completion running now. A completion never awaits,
+    so one list per thread serves every execution on its event loop in turn: each entry
+    point empties it before it completes and takes what was collected right after."""
+
+    def __init__(self) -> None:
+        self.items: list[Deferred] = []
+
+    def start(self) -> None:
+        self.items = []
+
+    def take(self) -> list[Deferred]:
+        items, self.items = self.items, []
+        return items
+
+
+COLLECTED = Collector()
+
+
+def defer(batch: Batch, source: Any) -> Deferred:
+    deferred = Deferred(batch, source)
+    COLLECTED.items.append(deferred)
+    return deferred
