@@ -71,9 +71,9 @@ async def open_database(
     return url, Database(pool, on_query=metrics.sql_queries.inc)
 
 
-# asyncpg's Pool.close waits, without limit, for every connection to be given back: one
-# still held when the database went away and came back (seen once in about six runs of
-# the embedded-Postgres restart test under --workers) kept a process from exiting
+# asyncpg's Pool.close waits, without limit, for every connection to be given back. asyncpg
+# before 0.32 could keep a slot taken for good after a lost connection (now the minimum;
+# tests/server/db/test_database.py); whatever else might hold one, shutdown stays bounded.
 POOL_CLOSE_SECONDS = 10.0
 
 

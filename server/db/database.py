@@ -143,8 +143,11 @@ class Database:
         try:
             yield Connection(raw, self._count)
         finally:
-            # a connection found closed is dropped and replaced by the pool
-            await self.pool.release(raw)
+            # A connection found closed is dropped and replaced by the pool. One whose
+            # socket reset while it was being given back is already back: the pool then
+            # says "release() called on a free connection holder", and nothing is left.
+            with contextlib.suppress(asyncpg.exceptions.InternalClientError):
+                await self.pool.release(raw)
 
     @asynccontextmanager
     async def transaction(
