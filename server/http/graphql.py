@@ -220,11 +220,8 @@ async def _handle(request: Request, request_id: str) -> tuple[JSONResponse, str]
         references=getattr(request.state, "references", None),
         document=prepared,
     )
-    result = await schema.execute(
-        prepared.query,
-        variable_values=graphql_request.variables,
-        context_value=context,
-        operation_name=graphql_request.operation_name,
+    result = await schema.execute_prepared(
+        prepared, graphql_request.variables, context, graphql_request.operation_name
     )
     out: dict[str, Any] = {}
     if result.errors:
