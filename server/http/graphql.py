@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 from graphql import GraphQLError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from server.context import Context
@@ -71,6 +71,7 @@ class GraphQLResponse(JSONResponse):
             return super().render(content)
 
 
+_DISCONNECTED = "the client disconnected before it sent the whole request body"
 _SHUTTING_DOWN = "the server is shutting down and did not finish this request; send it again"
 
 
@@ -106,6 +107,11 @@ async def graphql_endpoint(request: Request) -> Response:
             response, operation_type = await _handle(request, request_id)
     except ServiceError as exc:
         response = JSONResponse(error_body(exc.code, exc.message), status_code=exc.http_status)
+    except ClientDisconnect:
+        # The client went away before it sent the whole body (wrk does when it stops): no
+        # one will read an answer, and it is no fault of the server's.
+        log.debug("request %s: the client disconnected while sending its body", request_id)
+        response = JSONResponse(error_body("BAD_USER_INPUT", _DISCONNECTED), status_code=400)
     except asyncio.CancelledError:
         # Shutting down, and the request outlived LINEAGE_SHUTDOWN_TIMEOUT: its
         # transaction was rolled back, so the client may simply send it again.
