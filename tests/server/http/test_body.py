@@ -152,7 +152,7 @@ async def test_a_client_that_leaves_mid_body_is_an_error_outcome_not_a_server_fa
         "client": ("127.0.0.1", 1),
         "server": ("testserver", 80),
     }
-    incoming = [
+    incoming: list[dict[str, Any]] = [
         {"type": "http.request", "body": b'{"query": "{ viewer', "more_body": True},
         {"type": "http.disconnect"},
     ]
