@@ -46,21 +46,23 @@ class Metrics:
         self.pool_idle = Gauge("lineage_db_pool_idle", "Idle pool connections", **gauge)
         self.pool_max = Gauge("lineage_db_pool_max", "Pool size limit", **gauge)
 
-    def _set_pool(self, pool: Any) -> None:
+    def _set_pool(self, db: Any) -> None:
+        pool = db.pool
         self.pool_size.set(pool.get_size())
-        self.pool_idle.set(pool.get_idle_size())
+        # connections the Database keeps for its next statement are idle too
+        self.pool_idle.set(pool.get_idle_size() + db.idle_kept)
         self.pool_max.set(pool.get_max_size())
 
-    async def follow_pool(self, pool: Any) -> None:
+    async def follow_pool(self, db: Any) -> None:
         """With several processes, each one's pool gauges are kept current by itself
         (every second): /metrics is answered by one of them and reads them all."""
         while True:
-            self._set_pool(pool)
+            self._set_pool(db)
             await asyncio.sleep(1.0)
 
-    def render(self, pool: Any) -> Response:
-        if pool is not None:
-            self._set_pool(pool)
+    def render(self, db: Any) -> Response:
+        if db is not None:
+            self._set_pool(db)
         registry = self.registry
         if MULTIPROCESS:
             from prometheus_client import multiprocess
@@ -71,5 +73,4 @@ class Metrics:
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    db = request.state.db
-    return request.state.metrics.render(db.pool)  # type: ignore[no-any-return]
+    return request.state.metrics.render(request.state.db)  # type: ignore[no-any-return]
