@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -99,7 +99,7 @@ async def graphql_endpoint(request: Request) -> Response:
         return await graphiql_page(request)
     started = time.perf_counter()
     metrics = request.state.metrics
-    request_id = uuid.uuid4().hex[:16]
+    request_id = os.urandom(8).hex()  # 16 hex digits, as uuid4().hex[:16] was, faster
     operation_type = "unknown"
     deadline = asyncio.timeout(request.state.settings.request_timeout_seconds)
     try:
@@ -130,8 +130,7 @@ async def graphql_endpoint(request: Request) -> Response:
     # requests) answers with errors
     succeeded = isinstance(response, GraphQLResponse) and not response.has_errors
     outcome = "ok" if succeeded and response.status_code == 200 else "error"
-    metrics.requests.labels(operation_type, outcome).inc()
-    metrics.latency.labels(operation_type).observe(time.perf_counter() - started)
+    metrics.count_request(operation_type, outcome, time.perf_counter() - started)
     response.headers["x-request-id"] = request_id
     return response
 
