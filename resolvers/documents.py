@@ -11,12 +11,28 @@ answering other requests (``/healthz`` among them) meanwhile.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator
+from typing import Any
 
+from graphql import GraphQLError, GraphQLSchema, specified_rules
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
 from server.http.documents import INLINE_PARSE_CHARS, PreparedDocument
+
+
+async def validation_errors(
+    schema: GraphQLSchema, prepared: PreparedDocument, rules: Collection[Any] = specified_rules
+) -> list[GraphQLError]:
+    """graphql-core's validation errors of the document, found once per cached document."""
+    if prepared.validation_errors is None:
+        arguments = (schema, prepared.document, tuple(rules))
+        if len(prepared.query) > INLINE_PARSE_CHARS:
+            errors = await asyncio.to_thread(validate_document, *arguments)
+        else:
+            errors = validate_document(*arguments)
+        prepared.validation_errors = errors
+    return prepared.validation_errors
 
 
 class PreparedDocuments(SchemaExtension):
@@ -34,12 +50,8 @@ class PreparedDocuments(SchemaExtension):
         context = self.execution_context
         prepared = self._prepared()
         if prepared is not None and context.graphql_document is prepared.document:
-            if prepared.validation_errors is None:
-                arguments = (context.schema._schema, prepared.document, context.validation_rules)
-                if len(prepared.query) > INLINE_PARSE_CHARS:
-                    errors = await asyncio.to_thread(validate_document, *arguments)
-                else:
-                    errors = validate_document(*arguments)
-                prepared.validation_errors = errors
-            context.pre_execution_errors = list(prepared.validation_errors)
+            errors = await validation_errors(
+                context.schema._schema, prepared, context.validation_rules
+            )
+            context.pre_execution_errors = list(errors)
         yield

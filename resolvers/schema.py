@@ -7,11 +7,15 @@ checked-in file drifts from the code).
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from inspect import isawaitable
+from typing import Any, cast
 
 import strawberry
+from graphql import ExecutionResult, GraphQLError, execute
+from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types.execution import ExecutionResult as StrawberryResult
 
 from resolvers.accounts.mutations import AccountMutations
 from resolvers.accounts.queries import AccountQueries
@@ -20,7 +24,7 @@ from resolvers.artifacts.mutations import ArtifactMutations
 from resolvers.artifacts.queries import ArtifactQueries
 from resolvers.artifacts.types import Artifact, ArtifactCollection, ManifestEntry
 from resolvers.connections import Connection, Edge
-from resolvers.documents import PreparedDocuments
+from resolvers.documents import PreparedDocuments, validation_errors
 from resolvers.lineage.types import LineageEdge, LineageGraph
 from resolvers.mutation import extend_mutations
 from resolvers.node import NodeQueries
@@ -47,10 +51,60 @@ FAST_TYPES = (LineageGraph, LineageEdge, Run, Artifact, Connection, Edge, Manife
 
 
 class LineageSchema(strawberry.Schema):
+    # whether execute_prepared hands documents to graphql-core itself (the fast schema)
+    direct = False
+
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         # The HTTP layer logs unexpected errors once, with the request id; expected ones
         # (NOT_FOUND, BAD_USER_INPUT, ...) are the client's business, not log noise.
         return None
+
+    async def execute_prepared(
+        self,
+        prepared: Any,
+        variables: dict[str, Any] | None,
+        context: Any,
+        operation_name: str | None,
+    ) -> ExecutionResult | StrawberryResult:
+        """The answer to the endpoint's prepared document (server/http/documents.py).
+
+        Strawberry's ``execute`` wraps graphql-core's in per-request machinery (an
+        execution context, an extensions runner with its hooks, result conversion) that
+        cost about a third of a small request's CPU; all it does for this schema is what
+        ``PreparedDocuments`` does: take the parsed document and its cached validation
+        result. The direct schema does that itself and calls graphql-core's ``execute``
+        with the same execution context class, so answers and errors are the same
+        (tests/resolvers/test_execution.py compares); the plain one
+        (``LINEAGE_FAST_EXECUTION=0``) keeps strawberry's path.
+        """
+        if not self.direct:
+            return await self.execute(
+                prepared.query,
+                variable_values=variables,
+                context_value=context,
+                operation_name=operation_name,
+            )
+        errors = await validation_errors(self._schema, prepared)
+        if errors:
+            return ExecutionResult(None, list(errors))
+        try:
+            result = execute(
+                self._schema,
+                prepared.document,
+                context_value=context,
+                variable_values=variables,
+                operation_name=operation_name,
+                executor_class=self.execution_context_class,
+                is_awaitable=cast("Any", optimized_is_awaitable),
+            )
+            if isawaitable(result):
+                result = await result
+        except Exception as exc:  # noqa: BLE001 - as strawberry's execute answers it
+            error = (
+                exc if isinstance(exc, GraphQLError) else GraphQLError(str(exc), original_error=exc)
+            )
+            return ExecutionResult(None, [error])
+        return result
 
 
 def _build(**options: Any) -> LineageSchema:
@@ -77,4 +131,6 @@ def lineage_schema(fast_execution: bool = True) -> LineageSchema:
 
     schema = _build(execution_context_class=fast_execution_context(*FAST_TYPES))
     speed_up_unions(schema)
+    # strawberry's per-request wrapper adds nothing while the only extension is ours
+    schema.direct = list(schema.extensions) == [PreparedDocuments] and not schema.directives
     return schema

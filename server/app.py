@@ -68,7 +68,11 @@ async def open_database(
             await apply_migrations(conn)
         finally:
             await conn.execute("RESET statement_timeout")
-    return url, Database(pool, on_query=metrics.sql_queries.inc)
+    # up to half the pool stays checked out between statements (server/db/database.py):
+    # never all of it, so that pool.acquire (migrations, the CLI) never waits on them
+    db = Database(pool, on_query=metrics.sql_queries.inc, keep_idle=settings.pool_max_size // 2)
+    stack.push_async_callback(db.release_idle)  # before the pool closes
+    return url, db
 
 
 # asyncpg's Pool.close waits, without limit, for every connection to be given back. asyncpg
@@ -110,7 +114,7 @@ def create_app(settings: Settings) -> Starlette:
         async with AsyncExitStack() as stack:
             _, db = await open_database(settings, stack, metrics)
             if MULTIPROCESS:
-                _background(metrics.follow_pool(db.pool), "lineage-pool-gauges", stack)
+                _background(metrics.follow_pool(db), "lineage-pool-gauges", stack)
             if settings.bootstrap_admin:
                 await bootstrap_admin(db, settings)
             state: dict[str, Any] = {"db": db, "settings": settings, "metrics": metrics}

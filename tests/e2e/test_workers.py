@@ -34,7 +34,7 @@ def workers_of(server: Server) -> list[psutil.Process]:
         try:
             if "spawn_main" in " ".join(child.cmdline()):
                 found.append(child)
-        except psutil.ZombieProcess:  # dead, not yet reaped by the parent
+        except psutil.NoSuchProcess:  # dead: a zombie, or gone since children() listed it
             continue
     return found
 

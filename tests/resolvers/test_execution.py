@@ -137,6 +137,57 @@ async def test_the_project_schema_answers_as_the_normal_path(
     assert bool(fast[1]) == (name in ("an error", "batched errors")), fast
 
 
+# requests the endpoint refuses after preparing the document: validation and variables
+REFUSED: dict[str, tuple[str, dict[str, Any]]] = {
+    "unknown field": ("query($p: String!) { artifact(path: $p) { nope } }", {"p": "x"}),
+    "missing variable": ("query($p: String!) { artifact(path: $p) { name } }", {}),
+    "wrong variable type": (
+        "query($p: String!, $d: Int!) { artifact(path: $p) { lineage(depth: $d) { truncated } } }",
+        {"p": "x", "d": "deep"},
+    ),
+    "null for non-null": ("query($p: String!) { artifact(path: $p) { name } }", {"p": None}),
+    "not found": ("query($p: String!) { artifact(path: $p) { name } }", {"p": "no/such/thing:v0"}),
+    "two operations": ("query A { viewer { username } } query B { __typename }", {}),
+}
+
+
+@pytest.mark.parametrize("name", [*QUERIES, *REFUSED])
+async def test_the_endpoint_executes_a_prepared_document_as_strawberry_does(
+    name: str, lab: Lab, db: Database, settings: Settings
+) -> None:
+    """The served schema hands the endpoint's prepared document to graphql-core itself,
+    without strawberry's per-request wrapper: the same data (keys in order) and errors as
+    strawberry's execute on the plain schema, on a first and a later (cached) execution."""
+    from server.http.documents import DocumentCache, prepare_document
+
+    viewer = await authenticate(db, f"Bearer {lab.key}")
+    if name in QUERIES:
+        query = QUERIES[name]
+        variables = {"p": lab.art("raw"), "r": lab.run_path("train"), "yes": True, "f": 2}
+    else:
+        query, variables = REFUSED[name]
+    operation = "B" if name == "two operations" else None
+    prepared = await prepare_document(query, DocumentCache())
+    fast = lineage_schema(fast_execution=True)
+    plain = lineage_schema(fast_execution=False)
+    assert fast.direct
+    assert not plain.direct
+
+    def context() -> Context:
+        return Context(db=db, viewer=viewer, settings=settings, request_id="t", document=prepared)
+
+    expected = outcome(await plain.execute(query, variables, context(), operation_name=operation))
+    for _ in range(2):
+        got = await fast.execute_prepared(prepared, variables, context(), operation)
+        assert outcome(got) == expected
+    answered = ("not found", "two operations")
+    errors = name in REFUSED or name in ("an error", "batched errors")
+    assert bool(expected[1]) == (errors and name not in answered), expected
+    # the plain schema's execute_prepared is strawberry's execute
+    got = await plain.execute_prepared(prepared, variables, context(), operation)
+    assert outcome(got) == expected
+
+
 SHARED = """query($p: String!, $f: Int!) { artifact(path: $p) {
   name loggedBy { runId loggedArtifacts(first: $f) { edges { node { name version } } } }
   usedBy(first: $f) { edges { node { runId } } }

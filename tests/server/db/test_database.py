@@ -16,11 +16,14 @@ from server.db.statements import Statement
 from server.errors import Unavailable
 
 
-@pytest.fixture
-async def own_db(database_url: str) -> AsyncIterator[Database]:
+@pytest.fixture(params=[0, 1], ids=["pooled", "kept"])
+async def own_db(database_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    """Connections given back after each statement, or one kept for the next (the server's)."""
     pool = await create_pool(database_url, min_size=1, max_size=2)
-    yield Database(pool)
-    await pool.close()
+    db = Database(pool, keep_idle=request.param)
+    yield db
+    await db.release_idle()
+    await asyncio.wait_for(pool.close(), 10)
 
 
 async def _kill_backend_of(conn: RawConnection, database_url: str) -> None:
@@ -83,8 +86,9 @@ async def test_a_transaction_whose_server_died_is_unavailable(
     assert await own_db.fetchval(Statement("SELECT 3")) == 3
 
 
+@pytest.mark.parametrize("keep", [0, 1], ids=["pooled", "kept"])
 async def test_a_connection_aborted_while_checked_out_gives_its_pool_slot_back(
-    database_url: str,
+    database_url: str, keep: int
 ) -> None:
     """asyncpg before 0.32 returned early when given back a connection its protocol had
     aborted (it does so itself when the server's socket dies under a cancellation), and
@@ -92,26 +96,28 @@ async def test_a_connection_aborted_while_checked_out_gives_its_pool_slot_back(
     forever, and shutdown hung in Pool.close (seen in the embedded-Postgres restart test,
     7 runs in 30 with asyncpg 0.30, none in 30 with 0.32). Hence asyncpg >= 0.32."""
     pool = await create_pool(database_url, min_size=0, max_size=1)
-    db = Database(pool)
+    db = Database(pool, keep_idle=keep)
     try:
         async with db.connection() as conn:
             raw: Any = conn.raw
             raw._con._protocol.abort()
         # the pool's only slot answers again, and the pool closes
         assert await asyncio.wait_for(db.fetchval(Statement("SELECT 1")), 10) == 1
+        await db.release_idle()
         await asyncio.wait_for(pool.close(), 10)
     finally:
         pool.terminate()
 
 
+@pytest.mark.parametrize("keep", [0, 1], ids=["pooled", "kept"])
 async def test_a_socket_reset_as_the_connection_is_given_back_is_no_error(
-    database_url: str,
+    database_url: str, keep: int
 ) -> None:
     """The reset lands between Database giving the connection back and the pool taking
     it: asyncpg has already freed the slot, and its release then says so
     (InternalClientError), which must not fail the request that used the connection."""
     pool = await create_pool(database_url, min_size=0, max_size=1)
-    db = Database(pool)
+    db = Database(pool, keep_idle=keep)
     try:
         async with db.connection() as conn:
             raw: Any = conn.raw
@@ -119,3 +125,87 @@ async def test_a_socket_reset_as_the_connection_is_given_back_is_no_error(
         assert await asyncio.wait_for(db.fetchval(Statement("SELECT 1")), 10) == 1
     finally:
         pool.terminate()
+
+
+PID = Statement("SELECT pg_backend_pid()")
+
+
+async def test_a_kept_connection_runs_the_next_statement(database_url: str) -> None:
+    pool = await create_pool(database_url, min_size=1, max_size=4)
+    db = Database(pool, keep_idle=1)
+    try:
+        first = await db.fetchval(PID)
+        assert await db.fetchval(PID) == first
+        assert db.idle_kept == 1
+        # a transaction takes it too, and it is kept after the commit, outside any transaction
+        async with db.transaction() as conn:
+            assert await conn.fetchval(PID) == first
+        assert db.idle_kept == 1
+        assert await db.fetchval(Statement("SELECT now() = statement_timestamp()")) is False
+        # concurrent statements: the others go back to the pool
+        pids = await asyncio.gather(
+            *(
+                db.fetchval(Statement("SELECT pg_backend_pid() FROM pg_sleep(0.05)"))
+                for _ in range(3)
+            )
+        )
+        assert len(set(pids)) == 3
+        assert db.idle_kept == 1
+        assert pool.get_idle_size() >= 2
+    finally:
+        await db.release_idle()
+        await asyncio.wait_for(pool.close(), 10)
+
+
+async def test_a_failed_statement_gives_its_connection_back_to_the_pool(
+    database_url: str,
+) -> None:
+    pool = await create_pool(database_url, min_size=1, max_size=2)
+    db = Database(pool, keep_idle=1)
+    try:
+        with pytest.raises(asyncpg.exceptions.DivisionByZeroError):
+            await db.fetchval(Statement("SELECT 1 / 0"))
+        assert db.idle_kept == 0
+        with pytest.raises(asyncpg.exceptions.DivisionByZeroError):
+            async with db.transaction() as conn:
+                await conn.execute(Statement("SELECT 1 / 0"))
+        assert db.idle_kept == 0
+        assert await db.fetchval(Statement("SELECT 4")) == 4
+    finally:
+        await db.release_idle()
+        await asyncio.wait_for(pool.close(), 10)
+
+
+async def test_a_kept_connection_is_not_reused_once_expired_or_dead(database_url: str) -> None:
+    """After expire_connections (the embedded Postgres restarted) the next statement runs
+    on a new connection, as it would from the pool; a kept connection whose server died
+    is replaced without an error."""
+    pool = await create_pool(database_url, min_size=1, max_size=2)
+    db = Database(pool, keep_idle=1)
+    try:
+        first = await db.fetchval(PID)
+        await pool.expire_connections()
+        second = await db.fetchval(PID)
+        assert second != first
+        assert db.idle_kept == 1
+        async with db.connection() as conn:
+            kept = conn.raw
+        assert db.idle_kept == 1
+        await _kill_backend_of(kept, database_url)
+        third = await db.fetchval(PID)
+        assert third not in (first, second)
+    finally:
+        await db.release_idle()
+        await asyncio.wait_for(pool.close(), 10)
+
+
+async def test_release_idle_lets_the_pool_close(database_url: str) -> None:
+    pool = await create_pool(database_url, min_size=1, max_size=2)
+    db = Database(pool, keep_idle=1)
+    await db.fetchval(PID)
+    assert db.idle_kept == 1
+    await db.release_idle()
+    assert db.idle_kept == 0
+    await db.fetchval(PID)  # nothing kept after release_idle
+    assert db.idle_kept == 0
+    await asyncio.wait_for(pool.close(), 5)

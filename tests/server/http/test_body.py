@@ -125,3 +125,52 @@ async def test_a_declared_length_over_the_limit_is_refused_before_reading(
     )
     assert response.status_code == 413
     assert sent <= CHUNK
+
+
+async def test_a_client_that_leaves_mid_body_is_an_error_outcome_not_a_server_failure(
+    api: Api, signed_in: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client that disconnects before sending its whole body (wrk does when it stops)
+    is counted as an error outcome and logged at most as one debug line: no traceback,
+    no INTERNAL."""
+    from tests.server.http.test_endpoints import request_counts
+
+    transport: Any = api.http._transport  # noqa: SLF001 - the app with its lifespan state
+    app = transport.app
+    headers = [(k.encode(), v.encode()) for k, v in signed_in.items()]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [*headers, (b"content-length", b"1000")],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
+    incoming: list[dict[str, Any]] = [
+        {"type": "http.request", "body": b'{"query": "{ viewer', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    before = await request_counts(api)
+    with caplog.at_level("DEBUG"):
+        await app(scope, receive, send)
+    after = await request_counts(api)
+    assert after.get(("unknown", "error"), 0) == before.get(("unknown", "error"), 0) + 1
+    assert sent[0]["status"] == 400
+    served = [r for r in caplog.records if r.name.startswith("server.http")]
+    assert len(served) <= 1
+    assert all(r.levelname == "DEBUG" and r.exc_info is None for r in served)
+    assert not any("failed" in r.getMessage() for r in caplog.records)
