@@ -87,6 +87,94 @@ async def hop_pages(
     return [found[(k.parent, k.first, k.after, k.type, k.documents)] for k in keys]
 
 
+# the consumers and their outputs in sql.artifact_with_hops, by their prefixed columns
+_USED_BY_ROW = RowBuilder(runs.RunRow, [f"u_{name}" for name in runs.RUN_ROW.fields])
+_OUTPUT_ROW = RowBuilder(
+    artifacts.ArtifactRow, [f"l_{name}" for name in artifacts.ARTIFACT_ROW.fields]
+)
+
+
+@dataclass(frozen=True)
+class OutputsWanted:
+    """The first loggedArtifacts page of each consumer (no ``after``)."""
+
+    first: int
+    type: str | None
+    documents: bool
+
+
+@dataclass(frozen=True)
+class ArtifactHops:
+    """A version found by path, its readable producer (when asked for), the first page
+    of its consumers, and each of those consumers' first page of outputs (when asked
+    for): each page what hop_pages gives for the same HopKey."""
+
+    artifact: artifacts.ArtifactRow | None
+    producer: runs.RunRow | None
+    used_by: HopPage
+    outputs: dict[int, HopPage]
+
+
+async def find_artifact_with_hops(
+    db: Queryable,
+    viewer: Viewer | None,
+    path: str,
+    *,
+    producer: bool,
+    used_by_first: int,
+    used_by_documents: bool,
+    outputs: OutputsWanted | None,
+) -> ArtifactHops:
+    """artifacts.find_artifact(_and_producer) and the first pages of the version's usedBy
+    and of its consumers' loggedArtifacts, in one round trip instead of three."""
+    empty = ArtifactHops(None, None, HopPage([], [], False), {})
+    named = artifacts.path_params(viewer, path)
+    if named is None:
+        return empty
+    kind, params = named
+    logged = None
+    if outputs is not None:
+        by_type = outputs.type is not None
+        logged = (by_type, outputs.documents)
+        params["logged_size"] = outputs.first + 1
+        params["used_by_first"] = used_by_first
+        if by_type:
+            params["type"] = outputs.type
+    records = await db.fetch(
+        sql.artifact_with_hops(kind, producer, used_by_documents, logged),
+        used_by_size=used_by_first + 1,
+        **params,
+    )
+    found = producer_found = None
+    consumers: list[Any] = []
+    output_records: dict[int, list[Any]] = defaultdict(list)
+    for r in records:
+        if r["id"] is not None:
+            found = artifacts.ARTIFACT_ROW.one(r)
+            if producer and r["producer_id"] is not None:
+                producer_found = artifacts.PRODUCER_ROW.one(r)
+        elif r["u_seq"] is not None:
+            consumers.append(r)
+        else:
+            output_records[r["l_parent"]].append(r)
+    if found is None:
+        return empty
+    consumers.sort(key=lambda r: r["u_seq"])  # the statement's order, made sure of
+    page = consumers[:used_by_first]
+    used_by = HopPage(
+        _USED_BY_ROW.all(page), [r["u_seq"] for r in page], len(consumers) > used_by_first
+    )
+    pages: dict[int, HopPage] = {}
+    if outputs is not None:
+        for run in used_by.rows:
+            edges = sorted(output_records.get(run.id, []), key=lambda r: r["l_seq"])
+            kept = edges[: outputs.first]
+            pages[run.id] = HopPage(
+                _OUTPUT_ROW.all(kept), [r["l_seq"] for r in kept], len(edges) > outputs.first
+            )
+    return ArtifactHops(found, producer_found, used_by, pages)
+
+
 async def hop_counts(
     db: Queryable, viewer: Viewer | None, hop: Hop, keys: Sequence[tuple[int, str | None]]
 ) -> list[int]:
