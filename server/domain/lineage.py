@@ -145,33 +145,45 @@ async def find_artifact_with_hops(
         used_by_size=used_by_first + 1,
         **params,
     )
-    found = producer_found = None
+    if not records:
+        return empty
+    # by position, and each kind's rows built in one call: a name lookup per record, or
+    # a RowBuilder call per consumer, cost more than the rest of this together
+    columns = list(records[0].keys())
+    at_id, at_seq = columns.index("id"), columns.index("u_seq")
+    version = None
     consumers: list[Any] = []
-    output_records: dict[int, list[Any]] = defaultdict(list)
+    output_records: list[Any] = []
     for r in records:
-        if r["id"] is not None:
-            found = artifacts.ARTIFACT_ROW.one(r)
-            if producer and r["producer_id"] is not None:
-                producer_found = artifacts.PRODUCER_ROW.one(r)
-        elif r["u_seq"] is not None:
+        if r[at_id] is not None:
+            version = r
+        elif r[at_seq] is not None:
             consumers.append(r)
         else:
-            output_records[r["l_parent"]].append(r)
-    if found is None:
+            output_records.append(r)
+    if version is None:
         return empty
-    consumers.sort(key=lambda r: r["u_seq"])  # the statement's order, made sure of
+    found = artifacts.ARTIFACT_ROW.one(version)
+    producer_found = None
+    if producer and version["producer_id"] is not None:
+        producer_found = artifacts.PRODUCER_ROW.one(version)
+    # the statement orders each part: consumers by seq, outputs by (consumer, seq)
     page = consumers[:used_by_first]
     used_by = HopPage(
-        _USED_BY_ROW.all(page), [r["u_seq"] for r in page], len(consumers) > used_by_first
+        _USED_BY_ROW.all(page), [r[at_seq] for r in page], len(consumers) > used_by_first
     )
     pages: dict[int, HopPage] = {}
     if outputs is not None:
+        at_parent, at_output_seq = columns.index("l_parent"), columns.index("l_seq")
+        by_consumer: dict[int, tuple[list[Any], list[int]]] = {}
+        for r, row in zip(output_records, _OUTPUT_ROW.all(output_records), strict=True):
+            rows, seqs = by_consumer.setdefault(r[at_parent], ([], []))
+            rows.append(row)
+            seqs.append(r[at_output_seq])
+        size = outputs.first
         for run in used_by.rows:
-            edges = sorted(output_records.get(run.id, []), key=lambda r: r["l_seq"])
-            kept = edges[: outputs.first]
-            pages[run.id] = HopPage(
-                _OUTPUT_ROW.all(kept), [r["l_seq"] for r in kept], len(edges) > outputs.first
-            )
+            rows, seqs = by_consumer.get(run.id, ([], []))
+            pages[run.id] = HopPage(rows[:size], seqs[:size], len(rows) > size)
     return ArtifactHops(found, producer_found, used_by, pages)
 
 
