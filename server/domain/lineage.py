@@ -75,14 +75,20 @@ async def hop_pages(
             page_size=first + 1,
             **({"type": type_} if by_type else {}),
         )
-        by_parent: dict[int, list[Any]] = defaultdict(list)
-        for r in rows:
-            by_parent[r["hop_parent"]].append(r)
+        # every row built in one call, then split by parent (a RowBuilder call per
+        # parent hashed the record's column names each time); records read by position
+        by_parent: dict[int, tuple[list[Any], list[int]]] = {}
+        if rows:
+            columns = list(rows[0].keys())
+            at_parent, at_seq = columns.index("hop_parent"), columns.index("hop_seq")
+            for r, row in zip(rows, hop.rows.all(rows), strict=True):
+                children, seqs = by_parent.setdefault(r[at_parent], ([], []))
+                children.append(row)
+                seqs.append(r[at_seq])
         for parent in parents:
-            edges = by_parent.get(parent, [])
-            page = edges[:first]
+            children, seqs = by_parent.get(parent, ([], []))
             found[(parent, first, after, type_, documents)] = HopPage(
-                hop.rows.all(page), [r["hop_seq"] for r in page], len(edges) > first
+                children[:first], seqs[:first], len(children) > first
             )
     return [found[(k.parent, k.first, k.after, k.type, k.documents)] for k in keys]
 
