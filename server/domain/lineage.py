@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from server.db.database import Queryable
 from server.db.rows import RowBuilder
@@ -21,9 +21,10 @@ from server.domain.access import Viewer
 from server.domain.sql import lineage as sql
 
 
-@dataclass(frozen=True)
-class HopKey:
-    """One parent's page request; equal (first, after, type) requests share a query."""
+class HopKey(NamedTuple):
+    """One parent's page request; equal (first, after, type) requests share a query.
+    A tuple, not a frozen dataclass: a page of 50 runs makes and hashes 50 of these
+    (and 50 pages), and a tuple's construction and hash run in C."""
 
     parent: int
     first: int
@@ -32,8 +33,7 @@ class HopKey:
     documents: bool = True  # the children's JSON documents too (see runs_by_ids)
 
 
-@dataclass(frozen=True)
-class HopPage:
+class HopPage(NamedTuple):
     rows: list[Any]  # RunRow or ArtifactRow: the page's children, read in the same query
     seqs: list[int]
     has_next: bool
@@ -63,7 +63,7 @@ async def hop_pages(
     groups: dict[tuple[int, int | None, str | None, bool], list[int]] = defaultdict(list)
     for key in keys:
         groups[(key.first, key.after, key.type, key.documents)].append(key.parent)
-    found: dict[tuple[int, int, int | None, str | None, bool], HopPage] = {}
+    found: dict[HopKey, HopPage] = {}
     members = access.member_entity_ids(viewer)
     for (first, after, type_, documents), parents in groups.items():
         by_type = hop.typed and type_ is not None
@@ -87,10 +87,10 @@ async def hop_pages(
                 seqs.append(r[at_seq])
         for parent in parents:
             children, seqs = by_parent.get(parent, ([], []))
-            found[(parent, first, after, type_, documents)] = HopPage(
+            found[HopKey(parent, first, after, type_, documents)] = HopPage(
                 children[:first], seqs[:first], len(children) > first
             )
-    return [found[(k.parent, k.first, k.after, k.type, k.documents)] for k in keys]
+    return [found[k] for k in keys]
 
 
 # the consumers and their outputs in sql.artifact_with_hops, by their prefixed columns
