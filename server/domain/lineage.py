@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from server.db.database import Queryable
@@ -173,7 +174,7 @@ async def find_artifact_with_hops(
     producer_found = None
     if producer and version["producer_id"] is not None:
         producer_found = artifacts.PRODUCER_ROW.one(version)
-    # the statement orders each part: consumers by seq, outputs by (consumer, seq)
+    consumers.sort(key=itemgetter(at_seq))  # the statement leaves the order to us
     page = consumers[:used_by_first]
     used_by = HopPage(
         _USED_BY_ROW.all(page), [r[at_seq] for r in page], len(consumers) > used_by_first
@@ -181,6 +182,7 @@ async def find_artifact_with_hops(
     pages: dict[int, HopPage] = {}
     if outputs is not None:
         at_parent, at_output_seq = columns.index("l_parent"), columns.index("l_seq")
+        output_records.sort(key=itemgetter(at_parent, at_output_seq))
         by_consumer: dict[int, tuple[list[Any], list[int]]] = {}
         for r, row in zip(output_records, _OUTPUT_ROW.all(output_records), strict=True):
             rows, seqs = by_consumer.setdefault(r[at_parent], ([], []))

@@ -123,7 +123,8 @@ def artifact_with_hops(
     The parts share no columns, so they come as the rows of a FULL JOIN ON false: a row
     holds one part's columns, the others' are NULL. The version's (with its producer's
     "producer_" columns) in the row whose ``id`` is set, the consumers' prefixed "u_"
-    (``u_seq`` set), their outputs' prefixed "l_" (``l_seq`` and ``l_parent`` set)."""
+    (``u_seq`` set), their outputs' prefixed "l_" (``l_seq`` and ``l_parent`` set), in
+    no particular order."""
     used_by, outputs = HOPS["used_by"], HOPS["logged_artifacts"]
     parts = [
         f"a AS ({artifact_by_path_source(spec_kind, producer)})",
@@ -134,7 +135,6 @@ def artifact_with_hops(
                     {used_by.child_from} JOIN up ON up.child = {used_by.child_alias}.id)""",
     ]
     select = "SELECT * FROM a FULL JOIN u ON false"
-    order = "u.u_seq"
     if logged is not None:
         by_type, documents = logged
         walk = _walk(outputs, by_type, "k.parent", "0", ":logged_size")
@@ -148,8 +148,9 @@ def artifact_with_hops(
                         {outputs.child_from} JOIN lp ON lp.child = {outputs.child_alias}.id)""",
         ]
         select += " FULL JOIN l ON false"
-        order += ", l.l_parent, l.l_seq"
-    return Statement(f"WITH {', '.join(parts)}\n{select}\nORDER BY {order}")
+    # no ORDER BY: sorting the padded rows cost Postgres more than sorting each part
+    # costs Python (Q1+outputs popular: 1.06 -> 0.84 ms); the caller orders them
+    return Statement(f"WITH {', '.join(parts)}\n{select}")
 
 
 @cache
