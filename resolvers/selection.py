@@ -40,7 +40,7 @@ def selects_total_count(info: Info) -> bool:
 
 
 # fields holding JSON documents (no size bound): fetched for a graph's nodes only if asked
-_DOCUMENTS = frozenset({"config", "summary", "metadata"})
+DOCUMENTS = frozenset({"config", "summary", "metadata"})
 
 
 def selects_documents(info: Info, *path: str) -> bool:
@@ -49,4 +49,4 @@ def selects_documents(info: Info, *path: str) -> bool:
     fields = list(raw.field_nodes)
     for name in path:
         fields = [f for f in fields_of(raw, below(fields)) if f.name.value == name]
-    return any(f.name.value in _DOCUMENTS for f in fields_of(raw, below(fields)))
+    return any(f.name.value in DOCUMENTS for f in fields_of(raw, below(fields)))

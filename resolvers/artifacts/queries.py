@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
+from graphql import FieldNode, IntValueNode, NullValueNode, StringValueNode, VariableNode
 
 from resolvers.artifacts.types import Artifact
 from resolvers.info import Info
-from resolvers.selection import below, fields_of
-from server.domain import artifacts
+from resolvers.selection import DOCUMENTS, below, fields_of
+from server.domain import artifacts, lineage
+from server.domain.lineage import HopKey, OutputsWanted
+from server.domain.pagination import page_args
+from server.errors import BadUserInput
 
 
 @strawberry.type
@@ -16,13 +22,127 @@ class ArtifactQueries:
     async def artifact(self, info: Info, path: str) -> Artifact | None:
         context = info.context
         raw = info._raw_info
-        if not any(f.name.value == "loggedBy" for f in fields_of(raw, below(raw.field_nodes))):
+        selected = list(fields_of(raw, below(raw.field_nodes)))
+        producer = any(f.name.value == "loggedBy" for f in selected)
+        wanted = _first_pages(raw, selected)
+        if wanted is not None:
+            return await _with_first_pages(info, path, producer, *wanted)
+        if not producer:
             row = await artifacts.find_artifact(context.db, context.viewer, path)
             return Artifact.of(row) if row else None
         # loggedBy is selected: the producer comes in the same round trip, and its loader
         # answers from it (None when the viewer may not read it, as the loader would)
-        row, producer = await artifacts.find_artifact_and_producer(context.db, context.viewer, path)
+        row, found = await artifacts.find_artifact_and_producer(context.db, context.viewer, path)
         if row is None:
             return None
-        context.loaders.run_by_id.prime(row.logged_by, producer)
+        context.loaders.run_by_id.prime(row.logged_by, found)
         return Artifact.of(row)
+
+
+async def _with_first_pages(
+    info: Info,
+    path: str,
+    producer: bool,
+    first: int,
+    documents: bool,
+    outputs: OutputsWanted | None,
+) -> Artifact | None:
+    """The version, and in the same round trip the first pages its usedBy (and their
+    loggedArtifacts) will ask for: the loaders are primed under exactly the keys those
+    fields' resolvers load (resolvers/connections.py hop_connections), so a guess that
+    misses a key only costs the statement's extra rows, never a wrong answer."""
+    context = info.context
+    found = await lineage.find_artifact_with_hops(
+        context.db, context.viewer, path, producer=producer, used_by_first=first,
+        used_by_documents=documents, outputs=outputs,
+    )  # fmt: skip
+    row = found.artifact
+    if row is None:
+        return None
+    loaders = context.loaders
+    if producer:
+        loaders.run_by_id.prime(row.logged_by, found.producer)
+    loaders.used_by_page.prime(HopKey(row.id, first, None, None, documents), found.used_by)
+    if outputs is not None:
+        for run_id, page in found.outputs.items():
+            key = HopKey(run_id, outputs.first, None, outputs.type, outputs.documents)
+            loaders.logged_artifacts_page.prime(key, page)
+    return Artifact.of(row)
+
+
+_UNKNOWN = object()
+
+
+def _argument(raw: Any, field: FieldNode, name: str) -> Any:
+    """An argument's value as the resolver will get it (None when absent); _UNKNOWN for
+    a kind of value not read here."""
+    for argument in field.arguments or ():
+        if argument.name.value != name:
+            continue
+        value = argument.value
+        if isinstance(value, VariableNode):
+            return raw.variable_values.get(value.name.value)
+        if isinstance(value, NullValueNode):
+            return None
+        if isinstance(value, IntValueNode):
+            return int(value.value)
+        if isinstance(value, StringValueNode):
+            return value.value
+        return _UNKNOWN
+    return None
+
+
+def _first_page(raw: Any, fields: list[FieldNode], typed: bool) -> tuple[int, str | None] | None:
+    """(first, type) of the first of ``fields`` (a connection field by its name, under
+    any alias) asking for a first page (no ``after``) with valid arguments."""
+    for field in fields:
+        first = _argument(raw, field, "first")
+        type_ = _argument(raw, field, "type") if typed else None
+        if _argument(raw, field, "after") is not None or _UNKNOWN in (first, type_):
+            continue
+        if not isinstance(first, int | None) or not isinstance(type_, str | None):
+            continue
+        try:
+            args = page_args(first, None)
+        except BadUserInput:
+            continue  # its resolver reports it
+        return args.first, type_
+    return None
+
+
+def _response_key(field: FieldNode) -> str:
+    return field.alias.value if field.alias else field.name.value
+
+
+def _nodes(raw: Any, fields: list[FieldNode]) -> list[FieldNode]:
+    """The fields selected on the nodes of these connection fields (as
+    resolvers.selection.selects_documents reads them)."""
+    edges = [f for f in fields_of(raw, below(fields)) if f.name.value == "edges"]
+    nodes = [f for f in fields_of(raw, below(edges)) if f.name.value == "node"]
+    return list(fields_of(raw, below(nodes)))
+
+
+def _first_pages(
+    raw: Any, selected: list[FieldNode]
+) -> tuple[int, bool, OutputsWanted | None] | None:
+    """What artifact(path)'s selection will load of usedBy's first page (first, whether
+    its nodes read JSON documents) and of those consumers' loggedArtifacts first pages;
+    None when it asks for no first page of usedBy."""
+    used_by = [f for f in selected if f.name.value == "usedBy"]
+    chosen = _first_page(raw, used_by, typed=False)
+    if chosen is None:
+        return None
+    first = chosen[0]
+    # the field nodes the chosen field's resolver sees: those under its response key
+    key = next(_response_key(f) for f in used_by if _first_page(raw, [f], False) == chosen)
+    group = [f for f in used_by if _response_key(f) == key]
+    on_nodes = _nodes(raw, group)
+    documents = any(f.name.value in DOCUMENTS for f in on_nodes)
+    logged = [f for f in on_nodes if f.name.value == "loggedArtifacts"]
+    found = _first_page(raw, logged, typed=True)
+    if found is None or first == 0:
+        return first, documents, None
+    out_key = next(_response_key(f) for f in logged if _first_page(raw, [f], True) == found)
+    out_group = [f for f in logged if _response_key(f) == out_key]
+    out_documents = any(f.name.value in DOCUMENTS for f in _nodes(raw, out_group))
+    return first, documents, OutputsWanted(found[0], found[1], out_documents)

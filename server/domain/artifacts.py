@@ -198,6 +198,20 @@ async def find_artifact_and_producer(
 async def _find_artifact(
     db: Queryable, viewer: Viewer | None, path: str, *, producer: bool
 ) -> tuple[ArtifactRow | None, RunRow | None]:
+    named = path_params(viewer, path)
+    if named is None:
+        return None, None
+    kind, params = named
+    row = await db.fetchrow(sql.readable_artifact_by_path(kind, producer), **params)
+    if row is None:
+        return None, None
+    found = PRODUCER_ROW.one(row) if producer and row["producer_id"] is not None else None
+    return ARTIFACT_ROW.one(row), found
+
+
+def path_params(viewer: Viewer | None, path: str) -> tuple[str, dict[str, object]] | None:
+    """The spec's kind and the parameters of sql.readable_artifact_by_path for ``path``;
+    None when no version can be named so."""
     parsed = parse_artifact_path(path)
     entity = parsed.entity
     if entity is None:
@@ -209,25 +223,19 @@ async def _find_artifact(
         entity = viewer.username
     spec = parse_spec(parsed.spec)
     if spec is None:
-        return None, None
+        return None
     kind, index, alias = spec
-    named: dict[str, object] = {}  # what the spec's kind of statement takes
-    if kind == "index":
+    named: dict[str, object] = {
+        "entity": entity,
+        "project": parsed.project,
+        "name": parsed.name,
+        "member_entity_ids": access.member_entity_ids(viewer),
+    }
+    if kind == "index":  # what the spec's kind of statement takes
         named["version_index"] = index
     elif kind == "alias":
         named["alias"] = alias
-    row = await db.fetchrow(
-        sql.readable_artifact_by_path(kind, producer),
-        entity=entity,
-        project=parsed.project,
-        name=parsed.name,
-        member_entity_ids=access.member_entity_ids(viewer),
-        **named,
-    )
-    if row is None:
-        return None, None
-    found = PRODUCER_ROW.one(row) if producer and row["producer_id"] is not None else None
-    return ARTIFACT_ROW.one(row), found
+    return kind, named
 
 
 async def versions_by_specs(

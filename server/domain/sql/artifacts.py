@@ -86,19 +86,22 @@ _PRODUCER = f"""LEFT JOIN LATERAL (
        WHERE r.id = v.logged_by AND {READABLE}) producer ON true"""
 
 
+def artifact_by_path_source(spec_kind: str, producer: bool) -> str:
+    """The text of readable_artifact_by_path (sql/lineage.py builds on it)."""
+    select = f"SELECT {ARTIFACT_COLUMNS}, producer.*\n  {ARTIFACT_FROM}\n  {_PRODUCER}"
+    return f"""{select if producer else SELECT_ARTIFACT} WHERE v.id = (
+               SELECT ({_VERSION_NAMED[spec_kind]}) FROM artifact_collections c
+                 JOIN projects p ON p.id = c.project_id JOIN entities e ON e.id = p.entity_id
+                WHERE e.name = :entity AND p.name = :project AND c.name = :name
+                  AND {READABLE})"""
+
+
 @cache
 def readable_artifact_by_path(spec_kind: str, producer: bool = False) -> Statement:
     """The version of a path "entity/project/name:spec" in one statement: project,
     collection, spec and the row; with ``producer`` its readable producer run too (one
     round trip for what artifact(path) { loggedBy } asks, instead of two)."""
-    select = f"SELECT {ARTIFACT_COLUMNS}, producer.*\n  {ARTIFACT_FROM}\n  {_PRODUCER}"
-    return Statement(
-        f"""{select if producer else SELECT_ARTIFACT} WHERE v.id = (
-               SELECT ({_VERSION_NAMED[spec_kind]}) FROM artifact_collections c
-                 JOIN projects p ON p.id = c.project_id JOIN entities e ON e.id = p.entity_id
-                WHERE e.name = :entity AND p.name = :project AND c.name = :name
-                  AND {READABLE})"""
-    )
+    return Statement(artifact_by_path_source(spec_kind, producer))
 
 
 # many (collection, spec) pairs, each parsed: kind, index and alias as parallel arrays

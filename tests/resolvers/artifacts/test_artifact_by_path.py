@@ -73,6 +73,6 @@ async def test_logged_by_costs_no_round_trip_of_its_own(api: Api, make_user: Any
         variables,
         lab.key,
     )
-    assert (alone, with_producer, one_hop) == (2, 2, 3)
+    assert (alone, with_producer, one_hop) == (2, 2, 2)
     assert data["artifact"]["loggedBy"] == {"runId": "train"}
     assert hop["artifact"]["usedBy"]["edges"] == [{"node": {"runId": "eval", "name": None}}]

@@ -54,6 +54,14 @@ FAMILIES: dict[Callable[..., Statement], list[tuple[Any, ...]]] = {
         for by_type in (BOOLS if spec.typed else (False,))
         for documents in BOOLS
     ],
+    # tests/resolvers/artifacts/test_first_pages.py: each part against the loaders' pages
+    lineage.artifact_with_hops: [
+        (kind, producer, documents, logged)
+        for kind in ("latest", "index", "alias")
+        for producer in BOOLS
+        for documents in BOOLS
+        for logged in (None, *itertools.product(BOOLS, BOOLS))
+    ],
     lineage.hop_counts: [
         (hop, by_type)
         for hop, spec in lineage.HOPS.items()
@@ -120,6 +128,8 @@ def test_every_family_is_listed_here() -> None:
         lambda: runs.run_page("project", "name", "ASC", False),
         lambda: lineage.hop_page("used_by", True, True),
         lambda: graph.node_rows("Sweep", frozenset()),
+        # artifact_with_hops renames plain column items only
+        lambda: lineage.prefixed("count(x) AS n", "u_"),
     ],
 )
 def test_a_variant_outside_the_known_choices_is_refused(call: Callable[[], Statement]) -> None:
