@@ -124,6 +124,8 @@ async def _walks(
     ]
     if read is None:
         return graphs, None
+    if not rows:  # no walk asked for
+        return graphs, NodeRows({}, {})
     return graphs, NodeRows(
         _rows_of_arrays(RUN, read[0], rows[0]), _rows_of_arrays(ARTIFACT, read[1], rows[0])
     )

@@ -71,3 +71,27 @@ async def test_rows_with_the_walk_are_the_rows_of_the_nodes(
     # the private ds, whose row is not theirs)
     assert await check(db, stranger, [graph.LineageRequest(report, "UPSTREAM", 5, 100)]) == 2
     assert await check(db, stranger, one) == 2
+
+
+RUNS = "runs: lineage(direction: BOTH, depth: 5) { nodes { ... on Run { runId name state } } }"
+ARTIFACTS = """arts: lineage(direction: DOWNSTREAM, depth: 5) {
+  nodes { __typename ... on Artifact { name digest metadata } } edges { kind } }"""
+QUERY = "query($p: String!) { artifact(path: $p) { %s } }"
+
+
+async def test_lineage_fields_reading_different_columns_share_one_statement(
+    api: Api, make_user: Any
+) -> None:
+    """Two lineage fields in one request are walked in one statement whose rows hold the
+    columns either reads; each answers as it does alone."""
+    user = await make_user("ts")
+    lab = await seeded(api, user)
+    both = (await api.ok(QUERY % f"{RUNS} {ARTIFACTS}", {"p": lab.art("ds")}, user.key))["artifact"]
+    assert sorted(n["runId"] for n in both["runs"]["nodes"] if n) == ["prep", "train"]
+    arts = [n for n in both["arts"]["nodes"] if n["__typename"] == "Artifact"]
+    assert [n["name"] for n in arts] == ["ds", "model"]
+    assert arts[0]["metadata"] == {"rows": 3}
+    assert all(n["digest"] for n in arts)
+    for alias, field in (("runs", RUNS), ("arts", ARTIFACTS)):
+        alone = await api.ok(QUERY % field, {"p": lab.art("ds")}, user.key)
+        assert alone["artifact"][alias] == both[alias], alias
