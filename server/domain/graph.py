@@ -11,6 +11,7 @@ Nodes the viewer may not read are never returned and the walk does not go throug
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import itertools
 from collections.abc import Sequence
@@ -27,6 +28,10 @@ from server.errors import BadUserInput
 
 MAX_DEPTH = 100
 MAX_LIMIT = 10_000
+# up to how many nodes (of all the walks of a request) their rows come with the walk:
+# one round trip less (0.45 ms of 1.8 for a 13-node answer), but for 10,000 nodes
+# Postgres spent 3.5 ms more CPU on the aggregated arrays than on two plain queries.
+ROWS_WITH_WALK = 1_000
 
 RUN, ARTIFACT = "Run", "Artifact"
 # (direction, kind of the frontier) -> (kind reached, kind of the edges followed)
@@ -107,6 +112,7 @@ async def _walks(
             depth=depth,
             lim=limit,
             member_entity_ids=members,
+            rows_up_to=ROWS_WITH_WALK,
         )
     else:
         rows = await db.fetch(
@@ -117,15 +123,16 @@ async def _walks(
             depths=[depth for _, _, depth, _ in walks],
             limits=[limit for _, _, _, limit in walks],
             member_entity_ids=members,
+            **({} if read is None else {"rows_up_to": ROWS_WITH_WALK}),
         )
     graphs = [
         _graph(start, direction, row)
         for (start, direction, _, _), row in zip(walks, rows, strict=True)
     ]
-    if read is None:
-        return graphs, None
     if not rows:  # no walk asked for
-        return graphs, NodeRows({}, {})
+        return graphs, None if read is None else NodeRows({}, {})
+    if read is None or not rows[0]["rows_included"]:
+        return graphs, None
     return graphs, NodeRows(
         _rows_of_arrays(RUN, read[0], rows[0]), _rows_of_arrays(ARTIFACT, read[1], rows[0])
     )
@@ -186,9 +193,20 @@ async def lineages_with_rows(
     """``lineages``, and the readable rows of every node of them, by kind and id, holding
     the fields in ``run_read`` / ``artifact_read`` (with their key and access fields; the
     others None): the rows come with the walks, in the same statement, so a lineage
-    answer costs one round trip rather than a walk then a query per kind."""
+    answer costs one round trip rather than a walk then a query per kind. Past
+    ROWS_WITH_WALK nodes the rows come from a query per kind, both on their own
+    connections at once, after the walk."""
     graphs, rows = await _lineages(db, viewer, requests, (run_read, artifact_read))
-    assert rows is not None
+    if rows is None:  # more than ROWS_WITH_WALK nodes: a query per kind, both at once
+        wanted: dict[str, dict[int, None]] = {RUN: {}, ARTIFACT: {}}
+        for g in graphs:
+            for kind, pk in g.nodes:
+                wanted[kind][pk] = None
+        found_runs, found_artifacts = await asyncio.gather(
+            node_rows(db, viewer, RUN, list(wanted[RUN]), run_read),
+            node_rows(db, viewer, ARTIFACT, list(wanted[ARTIFACT]), artifact_read),
+        )
+        rows = NodeRows(found_runs, found_artifacts)
     return graphs, rows
 
 

@@ -141,7 +141,10 @@ def walks_with_rows(
     ``:direction``, ``:depth``, ``:lim``), and in the same round trip the readable rows of every node they found: the
     first walk's row also holds, for each field node_array_columns names, the array
     ``Run__<field>`` of the runs' values (one element a run, in the same order across
-    fields), and ``Artifact__<field>`` likewise; the other rows hold NULLs there. Arrays
+    fields), and ``Artifact__<field>`` likewise; the other rows hold NULLs there. Only
+    when the walks found at most ``:rows_up_to`` nodes (``rows_included``): for big
+    answers the rows cost Postgres more this way (aggregating, then the arrays) than
+    as the plain rows of a query per kind. Arrays
     of columns decode in one go, where a record a node cost as long as the walk did.
 
     Hop h of a walk (1-based in hop_ends) reached the start's kind when h is odd; its
@@ -161,15 +164,17 @@ def walks_with_rows(
         )
     return Statement(
         f"""WITH w AS MATERIALIZED ({_ONE_WALK if single else _MANY_WALKS}),
+            small AS (SELECT sum(cardinality(w.nodes)) <= :rows_up_to AS rows_included FROM w),
             found AS MATERIALIZED (
               SELECT (h % 2 = 1) = (w.start_kind = 'Run') AS is_run, x.id
                 FROM w CROSS JOIN LATERAL generate_subscripts(w.hop_ends, 1) h
                CROSS JOIN LATERAL
-                     unnest(w.nodes[coalesce(w.hop_ends[h - 1], 0) + 1 : w.hop_ends[h]]) x(id)),
+                     unnest(w.nodes[coalesce(w.hop_ends[h - 1], 0) + 1 : w.hop_ends[h]]) x(id)
+               WHERE (SELECT rows_included FROM small)),
             {aggregates[0]},
             {aggregates[1]}
             SELECT w.nodes, w.hop_ends, w.edge_near, w.edge_far, w.edge_ends, w.truncated,
-                   ra.*
+                   (SELECT rows_included FROM small), ra.*
               FROM w LEFT JOIN (SELECT * FROM r CROSS JOIN a) ra ON w.n = 1
              ORDER BY w.n"""
     )

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from server.db.database import Database
 from server.domain import artifacts, graph
 from server.domain.accounts import authenticate
@@ -43,9 +45,13 @@ async def check(db: Database, viewer: Any, requests: list[graph.LineageRequest])
     return rows
 
 
+@pytest.mark.parametrize("rows_with_walk", [graph.ROWS_WITH_WALK, 1])
 async def test_rows_with_the_walk_are_the_rows_of_the_nodes(
-    api: Api, db: Database, make_user: Any
+    api: Api, db: Database, make_user: Any, monkeypatch: pytest.MonkeyPatch, rows_with_walk: int
 ) -> None:
+    """Whether the rows come with the walk or (more nodes than ROWS_WITH_WALK) from a
+    query per kind after it."""
+    monkeypatch.setattr(graph, "ROWS_WITH_WALK", rows_with_walk)
     owner = await make_user("wr")
     lab = await seeded(api, owner)
     # a public project's run uses the private dataset and logs a public artifact
