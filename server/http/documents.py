@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import OrderedDict
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,11 +53,33 @@ class PreparedDocument:
     validation_errors: list[GraphQLError] | None = field(default=None)
     # the SHA-256 a client registered the document under, if one did
     persisted_hash: str | None = field(default=None)
-    # operations (by name) that passed the guard's limits whatever the variables
-    within_limits: set[str | None] = field(default_factory=set)
+    # the guard's passing verdicts: (operation name, the values of the variables its
+    # counts came from, e.g. a lineage's depth and limit), bounded by LIMIT_VERDICTS
+    within_limits: set[Hashable] = field(default_factory=set)
+    # operation name -> the variables its counts come from (the guard's first check)
+    limit_variables: dict[str | None, tuple[str, ...]] = field(default_factory=dict)
     # what the fast executor (resolvers/execution.py) derived from the document, for its
     # later executions: how each selection completes, never any data
     plans: dict[Any, Any] = field(default_factory=dict)
+
+
+# passing verdicts kept per document: one per combination of depth/limit/first values
+LIMIT_VERDICTS = 64
+
+
+def limits_key(
+    prepared: PreparedDocument, operation: str | None, variables: Mapping[str, Any]
+) -> Hashable | None:
+    """The key of a request's guard verdict in ``prepared.within_limits``: the operation,
+    and the values (with their types: 1 is not True) of the variables its counts come
+    from; None when a value cannot be a key."""
+    names = prepared.limit_variables.get(operation, ())
+    key = (operation, tuple((n, type(variables.get(n)), variables.get(n)) for n in names))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 class DocumentCache:

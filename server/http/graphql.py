@@ -33,8 +33,10 @@ from server.context import Context
 from server.errors import ServiceError
 from server.http.body import MAX_ANONYMOUS_BODY_BYTES, MAX_BODY_BYTES, read_limited_body
 from server.http.documents import (
+    LIMIT_VERDICTS,
     DocumentCache,
     PreparedDocument,
+    limits_key,
     prepare_document,
     query_hash,
     select_operation,
@@ -211,11 +213,16 @@ async def _handle(request: Request, request_id: str) -> tuple[JSONResponse, str]
 
     schema = request.app.state.schema
     name = graphql_request.operation_name
-    if name not in prepared.within_limits and check_query_limits(
-        schema._schema, prepared.document, operation, graphql_request.variables
-    ):
-        # the same verdict for every later request of this (cached) document
-        prepared.within_limits.add(name)
+    variables = graphql_request.variables or {}
+    key = limits_key(prepared, name, variables)
+    if key is None or key not in prepared.within_limits:
+        depends_on = check_query_limits(schema._schema, prepared.document, operation, variables)
+        # the same verdict for every later request of this (cached) document with the
+        # same values of the variables the counts came from (a lineage's depth and limit)
+        if depends_on is not None and len(prepared.within_limits) < LIMIT_VERDICTS:
+            prepared.limit_variables[name] = tuple(sorted(depends_on))
+            if (key := limits_key(prepared, name, variables)) is not None:
+                prepared.within_limits.add(key)
     context = Context(
         db=request.state.db,
         viewer=viewer,

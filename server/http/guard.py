@@ -35,6 +35,7 @@ from graphql import (
     IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    VariableNode,
     get_named_type,
     get_nullable_type,
     value_from_ast_untyped,
@@ -110,14 +111,18 @@ class _Pricer:
         self.priced: dict[str, _Cost] = {}
         self.pricing: set[str] = set()
         self.introspection_sizes = _introspection_sizes(schema)
-        # whether a count came from a variable (then the verdict holds for these values only)
-        self.read_variables = False
+        # the variables counts came from (the verdict holds for their values only); None
+        # once a count came from something else that is not a literal
+        self.read_variables: set[str] | None = set()
 
     def _int_arg(self, field: FieldNode, name: str, default: int) -> int:
         for arg in field.arguments or ():
             if arg.name.value == name:
-                if not isinstance(arg.value, IntValueNode):
-                    self.read_variables = True
+                if isinstance(arg.value, VariableNode):
+                    if self.read_variables is not None:
+                        self.read_variables.add(arg.value.name.value)
+                elif not isinstance(arg.value, IntValueNode):
+                    self.read_variables = None
                 value = value_from_ast_untyped(arg.value, self.variables)
                 if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
                     return value
@@ -240,10 +245,11 @@ def check_query_limits(
     document: DocumentNode,
     operation: OperationDefinitionNode,
     variables: Mapping[str, Any] | None,
-) -> bool:
+) -> frozenset[str] | None:
     """Raise QueryTooComplex for an operation past any limit (in time linear in the
-    document's size). True when the verdict holds whatever the variables (no count came
-    from one), so a cached document need not be checked again."""
+    document's size). Else the names of the variables a count came from: the verdict
+    holds for any request of the operation with the same values of those (none: for any
+    request), so a cached document need not be checked again; None when it cannot say."""
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
@@ -265,4 +271,4 @@ def check_query_limits(
             f"query could return more than {MAX_NODES:,} nodes: ask for smaller pages "
             "(first/limit) or nest fewer connections"
         )
-    return not pricer.read_variables
+    return None if pricer.read_variables is None else frozenset(pricer.read_variables)

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from graphql import get_introspection_query
 
+from server.http.guard import MAX_NODES
 from tests.fixtures.service import Api
 
 
@@ -97,6 +98,25 @@ async def test_a_cached_document_is_checked_again_for_other_variables(
         body = await api.gql(query, {"e": alice.name, "n": n}, alice.key)
         assert ("errors" in body) == (n == 1000), body
         if n == 1000:
+            assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+
+
+async def test_a_kept_verdict_is_for_the_values_of_every_count_variable(
+    api: Api, make_user: Any
+) -> None:
+    """A passing verdict is kept per values of all the variables counts came from (a
+    lineage's depth and limit, say), whatever the others: a request repeating one of
+    them but not the other is checked again."""
+    alice = await make_user("a")
+    query = NODE_BOMB.replace("query($e: String!)", "query($e: String!, $p: Int, $r: Int)")
+    query = query.replace("projects(first: 1000)", "projects(first: $p)")
+    query = query.replace("runs(first: 1000)", "runs(first: $r)")
+    # 1,000 x 1,000 is past the budget; either alone is not
+    for p, r in ((10, 10), (1000, 10), (1000, 1000), (10, 1000), (1000, 1000), (10, 10)):
+        body = await api.gql(query, {"e": alice.name, "p": p, "r": r}, alice.key)
+        refused = p * r > MAX_NODES
+        assert ("errors" in body) == refused, (p, r, body)
+        if refused:
             assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
 
 
