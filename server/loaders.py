@@ -8,6 +8,7 @@ as None, exactly like a row that does not exist, and lists and counts leave it o
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -252,17 +253,30 @@ class Loaders:
     @cached_property
     def lineage(self) -> DataLoader[LineageKey, LineageRows]:
         """Whole lineage graphs with their nodes' rows: the walks of every parent asking
-        and the rows of all their nodes in one statement, with only the columns the
-        fields read (of every key: reading more of a row is always right)."""
+        in one statement, and the nodes of all of them in one query per kind (and per set
+        of fields read), with only the columns those fields need."""
 
         async def load(keys: list[LineageKey]) -> list[LineageRows]:
-            graphs, rows = await graph.lineages_with_rows(
-                self.db,
-                self.viewer,
-                [k.request for k in keys],
-                frozenset().union(*(k.run_fields for k in keys)),
-                frozenset().union(*(k.artifact_fields for k in keys)),
-            )
-            return [LineageRows(g, rows.runs, rows.artifacts) for g in graphs]
+            graphs = await graph.lineages(self.db, self.viewer, [k.request for k in keys])
+            wanted: dict[tuple[str, frozenset[str]], dict[int, None]] = {}
+            for key, found in zip(keys, graphs, strict=True):
+                fields = {graph.RUN: key.run_fields, graph.ARTIFACT: key.artifact_fields}
+                for kind, pk in found.nodes:
+                    wanted.setdefault((kind, fields[kind]), {})[pk] = None
+            groups = list(wanted)
+            # all of them at once, on as many connections
+            loaded = await asyncio.gather(
+                *(graph.node_rows(self.db, self.viewer, kind, list(wanted[(kind, fields)]), fields)
+                  for kind, fields in groups)
+            )  # fmt: skip
+            rows = dict(zip(groups, loaded, strict=True))
+            return [
+                LineageRows(
+                    g,
+                    rows.get((graph.RUN, k.run_fields), {}),
+                    rows.get((graph.ARTIFACT, k.artifact_fields), {}),
+                )
+                for k, g in zip(keys, graphs, strict=True)
+            ]
 
         return DataLoader(load_fn=load)

@@ -120,33 +120,21 @@ async def lineage_graph(
     graph.check_bounds(depth, limit)
     request = graph.LineageRequest((kind, pk), direction, depth, limit)
     found = await info.context.loaders.lineage.load(LineageKey(request, *node_fields(info)))
-    # one pass over the nodes, their global ids kept by kind and row id; then each edge
-    # looks its two ends up there (2-3 ms less than a dict of objects and one of ids
-    # keyed by (kind, id) for a 10,000-node answer: a tuple key is hashed at every lookup)
-    runs, artifacts = found.runs, found.artifacts
-    nodes: list[Any] = []
-    run_ids: dict[int, Any] = {}  # global ids (str, as strawberry.ID is)
-    artifact_ids: dict[int, Any] = {}
-    for kind, pk in found.graph.nodes:
+    built: dict[tuple[str, int], Any] = {}
+    for key in found.graph.nodes:
         # a row may have vanished (deleted, made private) since the walk
-        if kind == graph.RUN:
-            if (run := runs.get(pk)) is not None:
-                nodes.append(Run.of(run))
-                run_ids[pk] = run.global_id
-        elif (artifact := artifacts.get(pk)) is not None:
-            nodes.append(Artifact.of(artifact))
-            artifact_ids[pk] = artifact.global_id
-    ids = {graph.RUN: run_ids, graph.ARTIFACT: artifact_ids}
+        if key[0] == graph.RUN:
+            if (run := found.runs.get(key[1])) is not None:
+                built[key] = Run.of(run)
+        elif (artifact := found.artifacts.get(key[1])) is not None:
+            built[key] = Artifact.of(artifact)
+    ids = {key: node.row.global_id for key, node in built.items()}
     logged, used = LineageEdgeKind.LOGGED, LineageEdgeKind.USED
-    edges: list[LineageEdge] = []
-    append = edges.append
-    for (source_kind, source), (target_kind, target), kind in found.graph.edges:
-        source_id = ids[source_kind].get(source)
-        target_id = ids[target_kind].get(target)
-        if source_id is not None and target_id is not None:
-            append(
-                LineageEdge(
-                    source=source_id, target=target_id, kind=logged if kind == "LOGGED" else used
-                )
-            )
-    return LineageGraph(nodes=nodes, edges=edges, truncated=found.graph.truncated)
+    edges = [
+        LineageEdge(
+            source=ids[source], target=ids[target], kind=logged if kind == "LOGGED" else used
+        )
+        for source, target, kind in found.graph.edges
+        if source in ids and target in ids
+    ]
+    return LineageGraph(nodes=list(built.values()), edges=edges, truncated=found.graph.truncated)

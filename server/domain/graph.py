@@ -11,9 +11,6 @@ Nodes the viewer may not read are never returned and the walk does not go throug
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,10 +25,6 @@ from server.errors import BadUserInput
 
 MAX_DEPTH = 100
 MAX_LIMIT = 10_000
-# up to how many nodes (of all the walks of a request) their rows come with the walk:
-# one round trip less (0.45 ms of 1.8 for a 13-node answer), but for 10,000 nodes
-# Postgres spent 3.5 ms more CPU on the aggregated arrays than on two plain queries.
-ROWS_WITH_WALK = 1_000
 
 RUN, ARTIFACT = "Run", "Artifact"
 # (direction, kind of the frontier) -> (kind reached, kind of the edges followed)
@@ -94,48 +87,22 @@ def _graph(start: NodeKey, direction: str, row: Record) -> Graph:
 
 
 async def _walks(
-    db: Queryable,
-    members: list[int],
-    walks: Sequence[tuple[NodeKey, str, int, int]],
-    read: tuple[frozenset[str], frozenset[str]] | None = None,
-) -> tuple[list[Graph], NodeRows | None]:
-    """Each (start, direction, depth, limit) walk, all of them in one statement; with
-    ``read`` (the row fields of runs, of artifacts) also the readable rows of every node
-    found, in the same statement."""
-    if read is not None and len(walks) == 1:
-        (start, direction, depth, limit), (run_read, artifact_read) = walks[0], read
-        rows = await db.fetch(
-            sql.walks_with_rows(run_read, artifact_read, single=True),
-            kind=start[0],
-            id=start[1],
-            direction=direction,
-            depth=depth,
-            lim=limit,
-            member_entity_ids=members,
-            rows_up_to=ROWS_WITH_WALK,
-        )
-    else:
-        rows = await db.fetch(
-            sql.WALKS if read is None else sql.walks_with_rows(*read, single=False),
-            kinds=[start[0] for start, _, _, _ in walks],
-            ids=[start[1] for start, _, _, _ in walks],
-            directions=[direction for _, direction, _, _ in walks],
-            depths=[depth for _, _, depth, _ in walks],
-            limits=[limit for _, _, _, limit in walks],
-            member_entity_ids=members,
-            **({} if read is None else {"rows_up_to": ROWS_WITH_WALK}),
-        )
-    graphs = [
+    db: Queryable, members: list[int], walks: Sequence[tuple[NodeKey, str, int, int]]
+) -> list[Graph]:
+    """Each (start, direction, depth, limit) walk, all of them in one statement."""
+    rows = await db.fetch(
+        sql.WALKS,
+        kinds=[start[0] for start, _, _, _ in walks],
+        ids=[start[1] for start, _, _, _ in walks],
+        directions=[direction for _, direction, _, _ in walks],
+        depths=[depth for _, _, depth, _ in walks],
+        limits=[limit for _, _, _, limit in walks],
+        member_entity_ids=members,
+    )
+    return [
         _graph(start, direction, row)
         for (start, direction, _, _), row in zip(walks, rows, strict=True)
     ]
-    if not rows:  # no walk asked for
-        return graphs, None if read is None else NodeRows({}, {})
-    if read is None or not rows[0]["rows_included"]:
-        return graphs, None
-    return graphs, NodeRows(
-        _rows_of_arrays(RUN, read[0], rows[0]), _rows_of_arrays(ARTIFACT, read[1], rows[0])
-    )
 
 
 async def _walk(
@@ -147,7 +114,7 @@ async def _walk(
     limit: int,
 ) -> Graph:
     """Breadth-first from start (one walk; bench/lineage_inprocess.py times it alone)."""
-    return (await _walks(db, members, [(start, direction, depth, limit)]))[0][0]
+    return (await _walks(db, members, [(start, direction, depth, limit)]))[0]
 
 
 @dataclass(frozen=True)
@@ -180,47 +147,10 @@ async def lineages(
     """The graph of each request (bounds checked by the caller), every walk in one
     statement: the lineage of 20 runs costs the round trips of one. BOTH is the union of
     an UPSTREAM and a DOWNSTREAM walk."""
-    return (await _lineages(db, viewer, requests, None))[0]
-
-
-async def lineages_with_rows(
-    db: Queryable,
-    viewer: Viewer | None,
-    requests: Sequence[LineageRequest],
-    run_read: frozenset[str],
-    artifact_read: frozenset[str],
-) -> tuple[list[Graph], NodeRows]:
-    """``lineages``, and the readable rows of every node of them, by kind and id, holding
-    the fields in ``run_read`` / ``artifact_read`` (with their key and access fields; the
-    others None): the rows come with the walks, in the same statement, so a lineage
-    answer costs one round trip rather than a walk then a query per kind. Past
-    ROWS_WITH_WALK nodes the rows come from a query per kind, both on their own
-    connections at once, after the walk."""
-    graphs, rows = await _lineages(db, viewer, requests, (run_read, artifact_read))
-    if rows is None:  # more than ROWS_WITH_WALK nodes: a query per kind, both at once
-        wanted: dict[str, dict[int, None]] = {RUN: {}, ARTIFACT: {}}
-        for g in graphs:
-            for kind, pk in g.nodes:
-                wanted[kind][pk] = None
-        found_runs, found_artifacts = await asyncio.gather(
-            node_rows(db, viewer, RUN, list(wanted[RUN]), run_read),
-            node_rows(db, viewer, ARTIFACT, list(wanted[ARTIFACT]), artifact_read),
-        )
-        rows = NodeRows(found_runs, found_artifacts)
-    return graphs, rows
-
-
-async def _lineages(
-    db: Queryable,
-    viewer: Viewer | None,
-    requests: Sequence[LineageRequest],
-    read: tuple[frozenset[str], frozenset[str]] | None,
-) -> tuple[list[Graph], NodeRows | None]:
     members = access.member_entity_ids(viewer)
     unique = list(dict.fromkeys(requests))
     walks = [(r.start, d, r.depth, r.limit) for r in unique for d in _directions(r)]
-    walked, rows = await _walks(db, members, walks, read)
-    graphs = iter(walked)
+    graphs = iter(await _walks(db, members, walks))
     done = {(r, d): next(graphs) for r in unique for d in _directions(r)}
     both: list[tuple[LineageRequest, Graph]] = []
     for request in dict.fromkeys(requests):
@@ -241,39 +171,7 @@ async def _lineages(
                 g.edges = [e for e in edges if e[0] in present and e[1] in present]
         for request, g in both:
             done[(request, "BOTH")] = g
-    return [done[(request, request.direction)] for request in requests], rows
-
-
-@dataclass(frozen=True)
-class NodeRows:
-    """The readable rows of a lineage answer's nodes by id: RunRow, ArtifactRow."""
-
-    runs: dict[int, runs.RunRow]
-    artifacts: dict[int, artifacts.ArtifactRow]
-
-
-def _row_fields(cls: type[Any]) -> tuple[str, ...]:
-    return tuple(
-        f.name for f in dataclasses.fields(cls) if f.init and f.default is dataclasses.MISSING
-    )
-
-
-_ROW_CLASSES: dict[str, Any] = {RUN: runs.RunRow, ARTIFACT: artifacts.ArtifactRow}
-_ROW_FIELDS = {kind: _row_fields(cls) for kind, cls in _ROW_CLASSES.items()}
-
-
-def _rows_of_arrays(kind: str, read: frozenset[str], row: Record) -> dict[Any, Any]:
-    """The rows of ``kind`` held by walks_with_rows's arrays (``<kind>__<field>``), by id;
-    the fields not returned are None."""
-    returned = sql.node_array_columns(kind, read)
-    if row[f"{kind}__id"] is None:  # no readable node of the kind
-        return {}
-    arrays = [
-        row[f"{kind}__{name}"] if name in returned else itertools.repeat(None)
-        for name in _ROW_FIELDS[kind]
-    ]
-    built = map(_ROW_CLASSES[kind], *arrays)
-    return dict(zip(row[f"{kind}__id"], built, strict=True))
+    return [done[(request, request.direction)] for request in requests]
 
 
 # every field of a node's row (node_rows reads only those asked for)

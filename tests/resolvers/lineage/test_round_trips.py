@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from server.domain import graph
 from tests.fixtures.service import Api
 from tests.resolvers.lineage.lab import Lab
 
@@ -48,10 +47,10 @@ LINEAGE = """query($p: String!) { run(path: $p) { lineage(direction: DOWNSTREAM,
   nodes { __typename ... on Run { runId } ... on Artifact { name usedBy(first: 5) { totalCount } } } } } }"""
 
 # 1 authenticate, 1 find the run, 1 walk (every hop inside Postgres: lineage_walk, whose
-# rows are the edges too; it was 3 hops + 1 probe before) with the rows of every node in
-# the same statement (it was 1 more per node type), and the artifacts' usedBy: 1 page
-# with the runs' rows + 1 count, for all of them.
-LINEAGE_ROUND_TRIPS = 1 + 1 + 1 + 2  # (sizes 32 and 64: 513 and 1,025 nodes)
+# rows are the edges too; it was 3 hops + 1 probe before), 1 hydration per node type
+# (runs, artifacts), and the artifacts' usedBy: 1 page with the runs' rows + 1 count, for
+# all of them.
+LINEAGE_ROUND_TRIPS = 1 + 1 + 1 + 2 + 2
 
 
 async def grow_fan_out(lab: Lab, outputs: range) -> None:
@@ -99,6 +98,4 @@ async def test_round_trips_depend_on_nesting_not_on_graph_size(api: Api, make_us
             n["usedBy"]["totalCount"] for n in lineage["nodes"] if n["__typename"] == "Artifact"
         ]
         assert sorted(set(used_by)) == [0, 5]
-        # past ROWS_WITH_WALK nodes the rows come from one query per kind after the walk
-        apart = 2 if len(lineage["nodes"]) > graph.ROWS_WITH_WALK else 0
-        assert n == LINEAGE_ROUND_TRIPS + apart, (size, n)
+        assert n == LINEAGE_ROUND_TRIPS, (size, n)

@@ -73,16 +73,6 @@ FAMILIES: dict[Callable[..., Statement], list[tuple[Any, ...]]] = {
         for kind, names in graph.NODE_COLUMNS.items()
         for read in (frozenset(), frozenset({"name", "entity_name"}), frozenset(names))
     ],
-    # tests/resolvers/lineage/test_walk_rows.py: no field, each join, every field
-    graph.walks_with_rows: [
-        (*read, single)
-        for read in (
-            (frozenset(), frozenset()),
-            (frozenset({"entity_name"}), frozenset({"name", "entity_name"})),
-            tuple(frozenset(names) for names in graph.NODE_COLUMNS.values()),
-        )
-        for single in BOOLS
-    ],
 }
 
 
