@@ -61,19 +61,22 @@ def decode_request(body: bytes) -> GraphQLRequest:
     payload: Any = None
     if not _LONG_NUMBER.search(body):
         # orjson is several times faster; what it refuses (NaN, lone surrogate escapes,
-        # other encodings than UTF-8, nesting past 1,024) the standard decoder decides
-        # and words, so answers are the same
+        # other encodings than UTF-8, and in newer ones nesting past 1,024) the standard
+        # decoder decides and words, so answers are the same
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
             payload = None
     if payload is None:
         payload = _json(body, "request body")
+    # nesting deeper than the limit needs more brackets than the limit: most bodies
+    # cannot, and skip the walk. Before the shape check: older orjson (3.9) decodes
+    # any depth, and a deep list is refused for its depth, as the standard decoder does.
+    if body.count(b"[") + body.count(b"{") >= MAX_JSON_DEPTH:
+        _check_depth(payload)
     if not isinstance(payload, dict):
         raise MalformedBody('send a JSON object with a "query" string')
-    # nesting deeper than the limit needs more brackets than the limit: most bodies
-    # cannot, and skip the walk
-    return _request(payload, check_depth=body.count(b"[") + body.count(b"{") >= MAX_JSON_DEPTH)
+    return _request(payload, check_depth=False)
 
 
 def decode_query_params(params: Mapping[str, str]) -> GraphQLRequest:
@@ -89,11 +92,16 @@ def decode_query_params(params: Mapping[str, str]) -> GraphQLRequest:
     return _request(payload)
 
 
-def _request(payload: dict[str, Any], check_depth: bool = True) -> GraphQLRequest:
-    if check_depth and _depth_exceeds(payload, MAX_JSON_DEPTH):
+def _check_depth(payload: Any) -> None:
+    if _depth_exceeds(payload, MAX_JSON_DEPTH):
         raise MalformedBody(
             f"request body is nested deeper than {MAX_JSON_DEPTH} levels: flatten it"
         )
+
+
+def _request(payload: dict[str, Any], check_depth: bool = True) -> GraphQLRequest:
+    if check_depth:
+        _check_depth(payload)
     query = payload.get("query")
     persisted = _persisted_hash(payload.get("extensions"))
     if not isinstance(query, str) and not (query is None and persisted is not None):
