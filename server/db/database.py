@@ -254,10 +254,7 @@ class Database:
             if lost:
                 _unavailable(exc)
             raise
-        if self._keeps(raw):
-            self._idle.append(raw)
-        else:
-            await self._give_back(raw)
+        await self._checkin(raw)
         return result
 
     @asynccontextmanager
