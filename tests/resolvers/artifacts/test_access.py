@@ -28,7 +28,7 @@ from tests.fixtures.artifacts import (
     log_artifact,
     new_run,
 )
-from tests.fixtures.service import Api, unique
+from tests.fixtures.service import Api
 
 VISIBILITIES = ("PRIVATE", "PUBLIC", "OPEN")
 CREATE_PROJECT = """mutation($e: String!, $n: String!, $v: Visibility!) {
@@ -51,13 +51,7 @@ class World:
 @pytest.fixture(scope="module")
 async def world(api: Api, make_user: Any) -> World:
     admin, member, outsider = await make_user("adm"), await make_user("mem"), await make_user("out")
-    team = unique("team")
-    await api.ok("mutation($n: String!) { createTeam(name: $n) { name } }", {"n": team}, admin.key)
-    await api.ok(
-        "mutation($t: String!, $u: String!) { addTeamMember(team: $t, username: $u) { name } }",
-        {"t": team, "u": member.name},
-        admin.key,
-    )
+    team = await api.team_with(admin, member, prefix="team")
     world = World(
         team,
         {"anonymous": None, "outsider": outsider.key, "member": member.key, "admin": admin.key},

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.service import Api, unique
+from tests.fixtures.service import Api
 from tests.resolvers.lineage.lab import Lab
 from tests.resolvers.lineage.test_round_trips import count_queries
 
@@ -20,13 +20,7 @@ async def world(api: Api, make_user: Any) -> dict[str, Any]:
     logging a few outputs of two types; a PRIVATE run h1 used ds between c1 and c2 and
     logged outputs too."""
     admin, member, outsider = await make_user("fp"), await make_user("fpm"), await make_user("fpo")
-    team = unique("fpteam")
-    await api.ok("mutation($n: String!) { createTeam(name: $n) { name } }", {"n": team}, admin.key)
-    await api.ok(
-        "mutation($t: String!, $u: String!) { addTeamMember(team: $t, username: $u) { name } }",
-        {"t": team, "u": member.name},
-        admin.key,
-    )
+    team = await api.team_with(admin, member, prefix="fpteam")
     public = await Lab.open(api, admin, "PUBLIC", entity=team)
     private = await Lab.open(api, admin, "PRIVATE", entity=team)
     public.run("prep", "c1", "c2", "c3", "c4").log("prep", "ds")

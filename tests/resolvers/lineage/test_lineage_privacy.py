@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.service import Api, unique
+from tests.fixtures.service import Api
 from tests.resolvers.lineage.lab import Lab, check_graph_shape, edge_labels, labels
 
 
@@ -34,13 +34,7 @@ async def world(api: Api, make_user: Any) -> World:
     private run and artifact.
     """
     admin, member, outsider = await make_user("adm"), await make_user("mem"), await make_user("out")
-    team = unique("team")
-    await api.ok("mutation($n: String!) { createTeam(name: $n) { name } }", {"n": team}, admin.key)
-    await api.ok(
-        "mutation($t: String!, $u: String!) { addTeamMember(team: $t, username: $u) { name } }",
-        {"t": team, "u": member.name},
-        admin.key,
-    )
+    team = await api.team_with(admin, member, prefix="team")
     public = await Lab.open(api, admin, "PUBLIC", entity=team)
     private = await Lab.open(api, admin, "PRIVATE", entity=team)
     public.run("prep", "after", "side").log("prep", "ds")
