@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from graphql import FieldNode, IntValueNode, NullValueNode, StringValueNode, VariableNode
+from graphql import FieldNode, Undefined, value_from_ast_untyped
 
 from resolvers.artifacts.types import Artifact
 from resolvers.info import Info
@@ -70,25 +70,12 @@ async def _with_first_pages(
     return Artifact.of(row)
 
 
-_UNKNOWN = object()
-
-
 def _argument(raw: Any, field: FieldNode, name: str) -> Any:
-    """An argument's value as the resolver will get it (None when absent); _UNKNOWN for
-    a kind of value not read here."""
+    """An argument's value as the resolver will get it (None when absent)."""
     for argument in field.arguments or ():
-        if argument.name.value != name:
-            continue
-        value = argument.value
-        if isinstance(value, VariableNode):
-            return raw.variable_values.get(value.name.value)
-        if isinstance(value, NullValueNode):
-            return None
-        if isinstance(value, IntValueNode):
-            return int(value.value)
-        if isinstance(value, StringValueNode):
-            return value.value
-        return _UNKNOWN
+        if argument.name.value == name:
+            value = value_from_ast_untyped(argument.value, raw.variable_values)
+            return None if value is Undefined else value
     return None
 
 
@@ -98,7 +85,7 @@ def _first_page(raw: Any, fields: list[FieldNode], typed: bool) -> tuple[int, st
     for field in fields:
         first = _argument(raw, field, "first")
         type_ = _argument(raw, field, "type") if typed else None
-        if _argument(raw, field, "after") is not None or _UNKNOWN in (first, type_):
+        if _argument(raw, field, "after") is not None:
             continue
         if not isinstance(first, int | None) or not isinstance(type_, str | None):
             continue
