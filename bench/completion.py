@@ -54,11 +54,7 @@ def made_up_graph(nodes: int) -> LineageGraph:
             {}, 1, 1, None, None, now, 1,
         )))  # fmt: skip
     edges = [
-        LineageEdge(
-            source=strawberry.ID(node.row.global_id),
-            target=strawberry.ID(built[0].row.global_id),
-            kind=LineageEdgeKind.USED,
-        )
+        LineageEdge.of(node.row.global_id, built[0].row.global_id, LineageEdgeKind.USED)
         for node in built
     ]
     return LineageGraph(nodes=built, edges=edges, truncated=False)

@@ -56,7 +56,7 @@ from resolvers.batching import (
     defer,
 )
 from resolvers.execution_guard import STRAWBERRY_DEFINITION, check_libraries
-from resolvers.fields import BATCH_RESOLVER, PLAIN_GETTER
+from resolvers.fields import BATCH_RESOLVER, PLAIN_GETTER, ROW_GETTER, RowViews
 
 check_libraries()
 
@@ -72,7 +72,7 @@ _AS_IS = {GraphQLString.name: str, GraphQLID.name: str, GraphQLBoolean.name: boo
 Step = tuple[str, Callable[[Any], Any], Callable[[Any], Any], bool, type]
 Plan = tuple[Step, ...]
 Split = tuple[Plan, dict[str, Any] | None, tuple[str, ...]]
-ListPlan = Callable[[list[Any]], list[Any] | None]
+ListPlan = Callable[[list[Any] | RowViews], list[Any] | None]
 
 
 class _EnumNames(dict[Any, str]):
@@ -137,11 +137,13 @@ def _field_plan(
     details: Sequence[Any],
     nested: Callable[[Any, Sequence[Any]], Callable[[Any], Any] | None],
     batched: Callable[..., Step | None] | None = None,
+    rows: bool = False,
 ) -> Step | None:
     """How to complete one field of ``parent`` directly, or None. ``nested(type, details)``
     gives the completer of an object or list field with a selection of its own;
     ``batched(parent, key, details, field_def, definition)`` the step of a resolver field
-    called for many objects at once."""
+    called for many objects at once. With ``rows``, the step reads the view's row rather
+    than the view (the field's ``ROW_GETTER``; None for a field without one)."""
     node = details[0].node
     if len(details) != 1 or node.directives:
         return None
@@ -158,6 +160,11 @@ def _field_plan(
     getter = (getattr(definition, "metadata", None) or {}).get(PLAIN_GETTER)
     if definition is None or definition.extensions or definition.permission_classes:
         return None
+    if rows:
+        getter = (definition.metadata or {}).get(ROW_GETTER)
+        if getter is None or node.selection_set:
+            return None
+        batched = None
     if definition.base_resolver is not None and getter is None:
         return None if batched is None else batched(parent, key, details, field_def, definition)
     if node.arguments:
@@ -200,12 +207,34 @@ def _complete_flat(plan: Plan, source: Any) -> dict[str, Any] | None:
     return out
 
 
-def _list_completer(plans: dict[type, Plan] | Plan, nullable_items: bool) -> ListPlan:
+def _list_completer(
+    plans: dict[type, Plan] | Plan,
+    nullable_items: bool,
+    row_plans: dict[type, Plan] | None = None,
+) -> ListPlan:
     """Complete a whole list with one plan (an object type that accepts any value) or one
     plan per Python class (union members, or objects that check their type); None when
-    any item needs the normal path."""
+    any item needs the normal path. ``row_plans``, by view class: the plans that complete
+    a ``RowViews`` list from the rows (a class without one makes the views)."""
 
-    def complete(items: list[Any]) -> list[Any] | None:
+    def complete_rows(items: RowViews) -> list[Any] | None:
+        if row_plans is None:
+            return complete(list(items))
+        out: list[Any] = []
+        append = out.append
+        for cls, row in zip(items.classes, items.rows, strict=True):
+            plan = row_plans.get(cls)
+            if plan is None:
+                return complete(list(items))
+            completed = _complete_flat(plan, row)
+            if completed is None:
+                return None
+            append(completed)
+        return out
+
+    def complete(items: list[Any] | RowViews) -> list[Any] | None:
+        if isinstance(items, RowViews):
+            return complete_rows(items)
         out: list[Any] = []
         append = out.append
         for item in items:
@@ -392,7 +421,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
         def complete(value: Any) -> Any:
             items = value if is_list else [value]
-            if type(items) is not list:
+            if type(items) is not list and type(items) is not RowViews:
                 raise Fallback
             completed = complete_items(items) if items else []
             if completed is None:
@@ -431,18 +460,38 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             members = list(item_type.types)
         else:
             return None
-        if len(members) == 1 and members[0].is_type_of is None:
-            # graphql-core takes any value for such a type: so do we
-            plan = self._object_plan(members[0], field_details_list)
-            return None if plan is None else _list_completer(plan, nullable_items)
         by_class: dict[type, Plan] = {}
+        rows: dict[type, Plan] = {}
         for member in members:
             definition = (member.extensions or {}).get(STRAWBERRY_DEFINITION)
             origin = getattr(definition, "origin", None)
             plan = self._object_plan(member, field_details_list)
             if origin is not None and plan is not None:
                 by_class[origin] = plan  # an instance of origin passes its is_type_of
-        return _list_completer(by_class, nullable_items) if by_class else None
+                row_plan = self._row_plan(member, field_details_list)
+                if row_plan is not None:
+                    rows[origin] = row_plan
+        if len(members) == 1 and members[0].is_type_of is None:
+            # graphql-core takes any value for such a type: so do we
+            plan = self._object_plan(members[0], field_details_list)
+            return None if plan is None else _list_completer(plan, nullable_items, rows)
+        return _list_completer(by_class, nullable_items, rows) if by_class else None
+
+    def _row_plan(self, object_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
+        """The plan completing a view of this type from its row, when every selected
+        field reads the row (``ROW_GETTER``), else None."""
+        if not self._opts_in(object_type):
+            return None
+        grouped, new_defer_usages, _ = self.collect_subfields(object_type, field_details_list)
+        if new_defer_usages:
+            return None
+        steps = []
+        for key, details in grouped.items():
+            step = _field_plan(object_type, key, details, self._nested, rows=True)
+            if step is None:
+                return None
+            steps.append(step)
+        return tuple(steps)
 
     def complete_iterable_value(
         self,
@@ -453,7 +502,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         items: Iterable[Any],
         position_context: Any,
     ) -> AwaitableOrValue[list[Any]]:
-        if self._fast and type(items) is list and items:
+        if self._fast and (type(items) is list or type(items) is RowViews) and items:
             complete = self._list_plan(item_type, field_details_list)
             if complete is not None:
                 COLLECTED.start()

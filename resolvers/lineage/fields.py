@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 from resolvers.connections import Connection, hop_connections
-from resolvers.enums import LineageEdgeKind
+from resolvers.fields import RowViews
 from resolvers.info import Info
 from resolvers.selection import below, fields_of
 from server.domain import graph
@@ -120,21 +120,32 @@ async def lineage_graph(
     graph.check_bounds(depth, limit)
     request = graph.LineageRequest((kind, pk), direction, depth, limit)
     found = await info.context.loaders.lineage.load(LineageKey(request, *node_fields(info)))
-    built: dict[tuple[str, int], Any] = {}
+    # The nodes and edges as RowViews: the fast executor completes them from the rows
+    # and (source, target, kind) tuples, graphql-core's path from the views they stand for.
+    runs, artifacts = found.runs, found.artifacts
+    classes: list[type] = []
+    rows: list[Any] = []
+    ids: dict[graph.NodeKey, str] = {}
     for key in found.graph.nodes:
         # a row may have vanished (deleted, made private) since the walk
         if key[0] == graph.RUN:
-            if (run := found.runs.get(key[1])) is not None:
-                built[key] = Run.of(run)
-        elif (artifact := found.artifacts.get(key[1])) is not None:
-            built[key] = Artifact.of(artifact)
-    ids = {key: node.row.global_id for key, node in built.items()}
-    logged, used = LineageEdgeKind.LOGGED, LineageEdgeKind.USED
+            row: Any = runs.get(key[1])
+            cls: type = Run
+        else:
+            row = artifacts.get(key[1])
+            cls = Artifact
+        if row is not None:
+            classes.append(cls)
+            rows.append(row)
+            ids[key] = row.global_id
+    get = ids.get
     edges = [
-        LineageEdge(
-            source=ids[source], target=ids[target], kind=logged if kind == "LOGGED" else used
-        )
-        for source, target, kind in found.graph.edges
-        if source in ids and target in ids
+        (a, b, edge_kind)
+        for source, target, edge_kind in found.graph.edges
+        if (a := get(source)) is not None and (b := get(target)) is not None
     ]
-    return LineageGraph(nodes=list(built.values()), edges=edges, truncated=found.graph.truncated)
+    return LineageGraph(
+        nodes=RowViews(classes, rows),  # type: ignore[arg-type]
+        edges=RowViews([LineageEdge] * len(edges), edges),  # type: ignore[arg-type]
+        truncated=found.graph.truncated,
+    )

@@ -8,6 +8,7 @@ import strawberry
 
 from resolvers.artifacts.types import Artifact
 from resolvers.enums import LineageEdgeKind
+from resolvers.fields import row_item
 from resolvers.runs.types import Run
 
 LineageNode = Annotated[Run | Artifact, strawberry.union("LineageNode")]
@@ -15,11 +16,17 @@ LineageNode = Annotated[Run | Artifact, strawberry.union("LineageNode")]
 
 @strawberry.type
 class LineageEdge:
-    source: strawberry.ID = strawberry.field(
-        description="Global id of the producing side: the Run for LOGGED, the Artifact for USED."
+    # (source, target, kind): global ids, and the kind's name ("LOGGED" or "USED")
+    row: strawberry.Private[tuple[str, str, str]]
+    source: strawberry.ID = row_item(
+        0, "Global id of the producing side: the Run for LOGGED, the Artifact for USED."
     )
-    target: strawberry.ID
-    kind: LineageEdgeKind
+    target: strawberry.ID = row_item(1)
+    kind: LineageEdgeKind = row_item(2)
+
+    @classmethod
+    def of(cls, source: str, target: str, kind: LineageEdgeKind | str) -> LineageEdge:
+        return cls(row=(source, target, kind if isinstance(kind, str) else kind.value))
 
 
 @strawberry.type
