@@ -8,6 +8,7 @@ the same getter runs as an ordinary resolver, so both paths answer alike.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from operator import attrgetter, itemgetter
 from typing import Any
@@ -25,6 +26,10 @@ BATCH_RESOLVER = "batch-resolver"
 # the key of a view field's metadata holding ``get`` of the view's row (row -> value): the
 # fast executor completes a ``RowViews`` list from the rows, without making the views
 ROW_GETTER = "row-getter"
+# ... and how it reads the row, as Python source after the row: ".name" or "[0]" (the fast
+# executor compiles a list's row completion into one function with these inlined)
+ROW_ACCESS = "row-access"
+_ACCESS = re.compile(r"\.[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\]")
 
 
 def computed_field(
@@ -32,6 +37,7 @@ def computed_field(
     description: str | None = None,
     *,
     of_row: Callable[[Any], Any] | None = None,
+    row_access: str | None = None,
 ) -> Any:
     """A field that is ``get(self)``: cheap, synchronous and argument-free, so a list of
     objects selecting it still completes in one go. ``of_row``, for a view of a row: the
@@ -43,6 +49,10 @@ def computed_field(
     metadata: dict[str, Any] = {PLAIN_GETTER: get}
     if of_row is not None:
         metadata[ROW_GETTER] = of_row
+        if row_access is not None:
+            if not _ACCESS.fullmatch(row_access):
+                raise ValueError(f"not an attribute or index: {row_access!r}")
+            metadata[ROW_ACCESS] = row_access
     return strawberry.field(resolver=resolve, description=description, metadata=metadata)
 
 
@@ -50,13 +60,20 @@ def row_field(attribute: str, description: str | None = None) -> Any:
     """A field that is ``self.row.<attribute>``: the GraphQL object is a view of its domain
     row, so making one copies nothing, and a field costs only when it is selected. Enum
     fields hold the stored name (graphql-core serializes values and members alike)."""
-    return computed_field(attrgetter(f"row.{attribute}"), description, of_row=attrgetter(attribute))
+    return computed_field(
+        attrgetter(f"row.{attribute}"),
+        description,
+        of_row=attrgetter(attribute),
+        row_access=f".{attribute}",
+    )
 
 
 def row_item(index: int, description: str | None = None) -> Any:
     """A field that is ``self.row[index]``: a view of a tuple."""
     get = itemgetter(index)
-    return computed_field(lambda view: get(view.row), description, of_row=get)
+    return computed_field(
+        lambda view: get(view.row), description, of_row=get, row_access=f"[{index:d}]"
+    )
 
 
 class RowViews:

@@ -145,6 +145,11 @@ CASES: dict[str, tuple[str, dict[str, RowViews]]] = {
         "{ things { ... on Pet { loud } ... on Tag { label } } }",
         {"things": things(PetRow("a", 1), ("x", 3))},
     ),
+    "a row that lacks the field": (
+        "{ pets { __typename name } }",
+        {"pets": RowViews([Pet, Pet], [PetRow("a", 1), SimpleNamespace(age=2)])},
+    ),
+    "only the type's name": ("{ things { __typename } }", {"things": things(("x", 1))}),
     "nested": ("{ shelf { pets { name age } } }", {"pets": pets(PetRow("a", 1))}),
     "directives": (
         "{ pets { name @include(if: false) age @skip(if: false) } }",
