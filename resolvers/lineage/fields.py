@@ -125,25 +125,35 @@ async def lineage_graph(
     runs, artifacts = found.runs, found.artifacts
     classes: list[type] = []
     rows: list[Any] = []
-    ids: dict[graph.NodeKey, str] = {}
-    for key in found.graph.nodes:
+    # global ids of the nodes returned, by kind and row id
+    ids: dict[str, dict[int, str]] = {graph.RUN: {}, graph.ARTIFACT: {}}
+    run_ids, artifact_ids = ids[graph.RUN], ids[graph.ARTIFACT]
+    for kind_of, row_id in found.graph.nodes:
         # a row may have vanished (deleted, made private) since the walk
-        if key[0] == graph.RUN:
-            row: Any = runs.get(key[1])
-            cls: type = Run
-        else:
-            row = artifacts.get(key[1])
-            cls = Artifact
-        if row is not None:
-            classes.append(cls)
-            rows.append(row)
-            ids[key] = row.global_id
-    get = ids.get
-    edges = [
-        (a, b, edge_kind)
-        for source, target, edge_kind in found.graph.edges
-        if (a := get(source)) is not None and (b := get(target)) is not None
-    ]
+        if kind_of == graph.RUN:
+            if (run := runs.get(row_id)) is not None:
+                classes.append(Run)
+                rows.append(run)
+                run_ids[row_id] = run.global_id
+        elif (artifact := artifacts.get(row_id)) is not None:
+            classes.append(Artifact)
+            rows.append(artifact)
+            artifact_ids[row_id] = artifact.global_id
+    edges: list[tuple[str, str, str]] = []
+    if found.graph.edge_hops is not None:  # one walk's graph: its edges by hop
+        for source_kind, target_kind, edge_kind, sources, targets in found.graph.edge_hops:
+            source_id, target_id = ids[source_kind].get, ids[target_kind].get
+            edges += [
+                (a, b, edge_kind)
+                for s, t in zip(sources, targets, strict=True)
+                if (a := source_id(s)) is not None and (b := target_id(t)) is not None
+            ]
+    else:
+        edges = [
+            (a, b, edge_kind)
+            for (sk, s), (tk, t), edge_kind in found.graph.edges
+            if (a := ids[sk].get(s)) is not None and (b := ids[tk].get(t)) is not None
+        ]
     return LineageGraph(
         nodes=RowViews(classes, rows),  # type: ignore[arg-type]
         edges=RowViews([LineageEdge] * len(edges), edges),  # type: ignore[arg-type]
