@@ -260,9 +260,14 @@ class Loaders:
             graphs = await graph.lineages(self.db, self.viewer, [k.request for k in keys])
             wanted: dict[tuple[str, frozenset[str]], dict[int, None]] = {}
             for key, found in zip(keys, graphs, strict=True):
-                fields = {graph.RUN: key.run_fields, graph.ARTIFACT: key.artifact_fields}
-                for kind, pk in found.nodes:
-                    wanted.setdefault((kind, fields[kind]), {})[pk] = None
+                runs = [pk for kind, pk in found.nodes if kind == graph.RUN]
+                artifacts = [pk for kind, pk in found.nodes if kind != graph.RUN]
+                for group, ids in (
+                    ((graph.RUN, key.run_fields), runs),
+                    ((graph.ARTIFACT, key.artifact_fields), artifacts),
+                ):
+                    if ids:
+                        wanted.setdefault(group, {}).update(dict.fromkeys(ids))
             groups = list(wanted)
             # all of them at once, on as many connections
             loaded = await asyncio.gather(
