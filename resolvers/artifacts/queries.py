@@ -10,6 +10,7 @@ from resolvers.info import Info
 from resolvers.selection import DOCUMENTS, below, fields_of
 from server.domain import artifacts, lineage
 from server.domain.lineage import HopKey, OutputsWanted
+from server.domain.names import parse_artifact_path
 from server.domain.pagination import page_args
 from server.errors import BadUserInput
 
@@ -25,17 +26,32 @@ class ArtifactQueries:
         selected = list(fields_of(raw, below(raw.field_nodes)))
         producer = any(f.name.value == "loggedBy" for f in selected)
         wanted = _first_pages(raw, selected)
+        key_hash = context.pending_key
+        if key_hash is not None and parse_artifact_path(path).entity is None:
+            await context.authenticate()  # the entity defaults to the viewer's
+            key_hash = None
         if wanted is not None:
-            return await _with_first_pages(info, path, producer, *wanted)
-        if not producer:
+            return await _with_first_pages(info, path, producer, *wanted, key_hash=key_hash)
+        if key_hash is not None:
+            # the API key is looked up by the version's statement (the endpoint leaves
+            # it to this field when it is the operation's only one)
+            holder, row, found = await artifacts.find_artifact_as_key_holder(
+                context.db, key_hash, path, producer=producer
+            )
+            context.settle(holder)
+        elif not producer:
             row = await artifacts.find_artifact(context.db, context.viewer, path)
             return Artifact.of(row) if row else None
-        # loggedBy is selected: the producer comes in the same round trip, and its loader
-        # answers from it (None when the viewer may not read it, as the loader would)
-        row, found = await artifacts.find_artifact_and_producer(context.db, context.viewer, path)
+        else:
+            row, found = await artifacts.find_artifact_and_producer(
+                context.db, context.viewer, path
+            )
         if row is None:
             return None
-        context.loaders.run_by_id.prime(row.logged_by, found)
+        # loggedBy is selected: the producer comes in the same round trip, and its loader
+        # answers from it (None when the viewer may not read it, as the loader would)
+        if producer:
+            context.loaders.run_by_id.prime(row.logged_by, found)
         return Artifact.of(row)
 
 
@@ -46,6 +62,7 @@ async def _with_first_pages(
     first: int,
     documents: bool,
     outputs: OutputsWanted | None,
+    key_hash: bytes | None = None,
 ) -> Artifact | None:
     """The version, and in the same round trip the first pages its usedBy (and their
     loggedArtifacts) will ask for: the loaders are primed under exactly the keys those
@@ -53,9 +70,11 @@ async def _with_first_pages(
     misses a key only costs the statement's extra rows, never a wrong answer."""
     context = info.context
     found = await lineage.find_artifact_with_hops(
-        context.db, context.viewer, path, producer=producer, used_by_first=first,
-        used_by_documents=documents, outputs=outputs,
+        context.db, None if key_hash is not None else context.viewer, path, producer=producer,
+        used_by_first=first, used_by_documents=documents, outputs=outputs, key_hash=key_hash,
     )  # fmt: skip
+    if key_hash is not None:
+        context.settle(found.viewer)  # UNAUTHENTICATED for a wrong or revoked key
     row = found.artifact
     if row is None:
         return None
