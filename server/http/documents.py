@@ -61,6 +61,8 @@ class PreparedDocument:
     # what the fast executor (resolvers/execution.py) derived from the document, for its
     # later executions: how each selection completes, never any data
     plans: dict[Any, Any] = field(default_factory=dict)
+    # what resolvers/selection.py read from the document's selections, by field nodes
+    selections: dict[Hashable, bool] = field(default_factory=dict)
 
 
 # passing verdicts kept per document: one per combination of depth/limit/first values
