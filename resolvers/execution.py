@@ -244,6 +244,10 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._shared = _shared_plans(self.context_value, type(self))
         # batched fields' arguments and info in this execution
         self._bound: dict[Batch, dict[str, Any]] = {}
+        # released (its cycles broken) once the request is answered: server/context.py
+        executions = getattr(self.context_value, "executions", None)
+        if isinstance(executions, list):
+            executions.append(self)
 
     def _split(self, parent: GraphQLObjectType, grouped: Any) -> Split:
         """(plan of the plain fields, the other fields or None, every key in order)."""

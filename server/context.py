@@ -34,6 +34,7 @@ class Context:
         "_viewer",
         "db",
         "document",
+        "executions",
         "references",
         "refused",
         "request_id",
@@ -61,6 +62,8 @@ class Context:
         # the parsed document being executed (server.http.documents.PreparedDocument)
         self.document = document
         self.refused: ServiceError | None = None
+        # the execution contexts run for this request (resolvers/execution.py adds its own)
+        self.executions: list[Any] = []
         self._viewer = viewer
         self._key_hash = key_hash
         self._loaders = None if key_hash is not None else Loaders(db, viewer)
@@ -93,6 +96,23 @@ class Context:
         self._key_hash = None
         self._viewer = holder
         self._loaders = Loaders(self.db, holder)
+
+    def release(self) -> None:
+        """The request is answered: break the reference cycles its execution leaves
+        (graphql-core's execution context holds bound methods of itself, resolve infos
+        that lead back to it; each loader's closure holds the loaders), so that all of it
+        is freed now, by reference counting. Left to Python's cyclic collector, a Q1
+        request's ~115 objects piled up until a collection walked them all: a pause of
+        ~12 ms every ~170 requests, ~60 us a request. An execution that still has work
+        running (background futures) is left alone."""
+        for execution in self.executions:
+            if not getattr(execution, "background_futures", None) and not getattr(
+                execution, "pending_incremental_futures", None
+            ):
+                execution.__dict__.clear()
+        self.executions.clear()
+        if self._loaders is not None:
+            self._loaders.clear()
 
     async def authenticate(self) -> None:
         """Look the pending key up, if there is one (UNAUTHENTICATED for a bad one)."""

@@ -265,9 +265,12 @@ async def _handle(request: Request, request_id: str) -> tuple[JSONResponse, str]
         document=prepared,
         key_hash=key_hash,
     )
-    result = await schema.execute_prepared(
-        prepared, graphql_request.variables, context, graphql_request.operation_name
-    )
+    try:
+        result = await schema.execute_prepared(
+            prepared, graphql_request.variables, context, graphql_request.operation_name
+        )
+    finally:
+        context.release()
     # never an answer for a key that was not found valid: a key still pending (validation
     # failed, or the field failed before its statement) is looked up now, and a wrong or
     # revoked one is UNAUTHENTICATED whatever the execution produced
