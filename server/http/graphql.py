@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 
 from server.context import Context
 from server.domain import accounts
+from server.domain.access import Viewer
 from server.errors import ServiceError
 from server.http.body import MAX_ANONYMOUS_BODY_BYTES, MAX_BODY_BYTES, read_limited_body
 from server.http.documents import (
@@ -206,7 +207,26 @@ async def _handle(request: Request, request_id: str) -> tuple[JSONResponse, str]
     # key's lookup may wait (key_hash) for the request's first statement, which then does
     # it in the same round trip; its body is read as an anonymous one.
     key_hash = None if get else _deferred_key(request)
-    viewer = None if key_hash is not None else await request_viewer(request)
+    if key_hash is None:
+        return await _answer(request, request_id, get, await request_viewer(request), None)
+    # a wrong key gets UNAUTHENTICATED whatever else is wrong with its request: a request
+    # refused before execution (bad JSON, a syntax error, too complex...) checks it first
+    try:
+        answered = await _answer(request, request_id, get, None, key_hash)
+    except Exception:
+        await accounts.viewer_by_key_hash(request.state.db, key_hash)
+        raise
+    if not isinstance(answered[0], GraphQLResponse):  # not executed: the key is unchecked
+        await accounts.viewer_by_key_hash(request.state.db, key_hash)
+    return answered
+
+
+async def _answer(
+    request: Request, request_id: str, get: bool, viewer: Viewer | None, key_hash: bytes | None
+) -> tuple[JSONResponse, str]:
+    """The answer for ``viewer``, or with ``key_hash`` for the holder of that API key,
+    looked up with the request's first statement (or before execution): an executed
+    answer (GraphQLResponse) only once the key was found valid."""
     try:
         if get:
             graphql_request = decode_query_params(request.query_params)

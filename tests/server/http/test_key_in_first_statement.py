@@ -144,3 +144,36 @@ async def test_a_wrong_keys_body_is_capped_as_an_anonymous_one(api: Api) -> None
         "/graphql", json=big, headers={"authorization": f"Bearer {WRONG_KEY}"}
     )
     unauthenticated(response)
+
+
+REFUSED_BEFORE_EXECUTION = {
+    "bad-json": b'{"query": ',
+    "no-query": b'{"variables": {}}',
+    "syntax-error": b'{"query": "{ artifact(path: "}',
+    "unknown-persisted-hash": (
+        b'{"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "' + b"ab" * 32 + b'"}}}'
+    ),
+    "two-operations": b'{"query": "query A { viewer { username } } query B { viewer { username } }"}',
+    "too-deep": b'{"query": "{ artifact(path: \\"a/b/c:v0\\") '
+    + b"{ loggedBy { project { runs { edges { node { project { runs { edges { node { id " * 6
+    + b"}" * 72
+    + b' } }"}',
+}
+
+
+@pytest.mark.parametrize("name", REFUSED_BEFORE_EXECUTION)
+async def test_a_wrong_key_is_refused_before_whatever_else_is_wrong(
+    api: Api, make_user: Any, name: str
+) -> None:
+    """Whatever refuses a request before execution, a wrong key is refused first, as when
+    the key is looked up before anything else; a valid key gets the request's own error."""
+    body = REFUSED_BEFORE_EXECUTION[name]
+    user = await make_user("kfr")
+    for key in (WRONG_KEY, user.key):
+        headers = {"content-type": "application/json", "authorization": f"Bearer {key}"}
+        response = await api.http.post("/graphql", content=body, headers=headers)
+        if key == WRONG_KEY:
+            unauthenticated(response)
+        else:
+            (error,) = response.json()["errors"]
+            assert error["extensions"]["code"] not in ("UNAUTHENTICATED", "INTERNAL"), error
