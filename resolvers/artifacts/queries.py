@@ -3,7 +3,14 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from graphql import FieldNode, Undefined, value_from_ast_untyped
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    Node,
+    Undefined,
+    VariableNode,
+    value_from_ast_untyped,
+)
 
 from resolvers.artifacts.types import Artifact
 from resolvers.info import Info
@@ -22,10 +29,7 @@ class ArtifactQueries:
     )
     async def artifact(self, info: Info, path: str) -> Artifact | None:
         context = info.context
-        raw = info._raw_info
-        selected = list(fields_of(raw, below(raw.field_nodes)))
-        producer = any(f.name.value == "loggedBy" for f in selected)
-        wanted = _first_pages(raw, selected)
+        producer, wanted = _reads_ahead(info)
         key_hash = context.pending_key
         if key_hash is not None and parse_artifact_path(path).entity is None:
             await context.authenticate()  # the entity defaults to the viewer's
@@ -87,6 +91,48 @@ async def _with_first_pages(
             key = HopKey(run_id, outputs.first, None, outputs.type, outputs.documents)
             loaders.logged_artifacts_page.prime(key, page)
     return Artifact.of(row)
+
+
+ReadAhead = tuple[bool, tuple[int, bool, OutputsWanted | None] | None]
+
+
+def _reads_ahead(info: Info) -> ReadAhead:
+    """(whether loggedBy is selected, what _first_pages reads ahead). Without variables
+    in the selection's arguments it depends on the document alone, and is kept with the
+    (cached) document by the field's nodes, as resolvers/selection.py keeps its answers."""
+    raw = info._raw_info
+    memo = getattr(info.context.document, "selections", None)
+    key = ("artifact(path) reads ahead", tuple(map(id, raw.field_nodes)))
+    found: ReadAhead | None = None if memo is None else memo.get(key)
+    if found is None:
+        below_nodes = below(raw.field_nodes)
+        selected = list(fields_of(raw, below_nodes))
+        found = (any(f.name.value == "loggedBy" for f in selected), _first_pages(raw, selected))
+        if memo is not None and not _uses_variables(raw, below_nodes):
+            memo[key] = found
+    return found
+
+
+def _uses_variables(raw: Any, selections: list[Any]) -> bool:
+    """Whether these selections (through the fragments they spread) hold a variable."""
+    pending: list[Any] = list(selections)
+    seen: set[str] = set()
+    while pending:
+        node = pending.pop()
+        if isinstance(node, VariableNode):
+            return True
+        if isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
+            seen.add(node.name.value)
+            fragment = raw.fragments.get(node.name.value)
+            if fragment is not None:
+                pending.append(fragment.selection_set)
+        for attribute in node.keys:
+            value = getattr(node, attribute, None)
+            if isinstance(value, Node):
+                pending.append(value)
+            elif isinstance(value, (list, tuple)):
+                pending.extend(v for v in value if isinstance(v, Node))
+    return False
 
 
 def _argument(raw: Any, field: FieldNode, name: str) -> Any:
