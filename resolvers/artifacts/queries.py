@@ -3,13 +3,21 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from graphql import FieldNode, Undefined, value_from_ast_untyped
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    Node,
+    Undefined,
+    VariableNode,
+    value_from_ast_untyped,
+)
 
 from resolvers.artifacts.types import Artifact
 from resolvers.info import Info
 from resolvers.selection import DOCUMENTS, below, fields_of
 from server.domain import artifacts, lineage
 from server.domain.lineage import HopKey, OutputsWanted
+from server.domain.names import parse_artifact_path
 from server.domain.pagination import page_args
 from server.errors import BadUserInput
 
@@ -21,21 +29,33 @@ class ArtifactQueries:
     )
     async def artifact(self, info: Info, path: str) -> Artifact | None:
         context = info.context
-        raw = info._raw_info
-        selected = list(fields_of(raw, below(raw.field_nodes)))
-        producer = any(f.name.value == "loggedBy" for f in selected)
-        wanted = _first_pages(raw, selected)
+        producer, wanted = _reads_ahead(info)
+        key_hash = context.pending_key
+        if key_hash is not None and parse_artifact_path(path).entity is None:
+            await context.authenticate()  # the entity defaults to the viewer's
+            key_hash = None
         if wanted is not None:
-            return await _with_first_pages(info, path, producer, *wanted)
-        if not producer:
+            return await _with_first_pages(info, path, producer, *wanted, key_hash=key_hash)
+        if key_hash is not None:
+            # the API key is looked up by the version's statement (the endpoint leaves
+            # it to this field when it is the operation's only one)
+            holder, row, found = await artifacts.find_artifact_as_key_holder(
+                context.db, key_hash, path, producer=producer
+            )
+            context.settle(holder)
+        elif not producer:
             row = await artifacts.find_artifact(context.db, context.viewer, path)
             return Artifact.of(row) if row else None
-        # loggedBy is selected: the producer comes in the same round trip, and its loader
-        # answers from it (None when the viewer may not read it, as the loader would)
-        row, found = await artifacts.find_artifact_and_producer(context.db, context.viewer, path)
+        else:
+            row, found = await artifacts.find_artifact_and_producer(
+                context.db, context.viewer, path
+            )
         if row is None:
             return None
-        context.loaders.run_by_id.prime(row.logged_by, found)
+        # loggedBy is selected: the producer comes in the same round trip, and its loader
+        # answers from it (None when the viewer may not read it, as the loader would)
+        if producer:
+            context.loaders.run_by_id.prime(row.logged_by, found)
         return Artifact.of(row)
 
 
@@ -46,6 +66,7 @@ async def _with_first_pages(
     first: int,
     documents: bool,
     outputs: OutputsWanted | None,
+    key_hash: bytes | None = None,
 ) -> Artifact | None:
     """The version, and in the same round trip the first pages its usedBy (and their
     loggedArtifacts) will ask for: the loaders are primed under exactly the keys those
@@ -53,9 +74,11 @@ async def _with_first_pages(
     misses a key only costs the statement's extra rows, never a wrong answer."""
     context = info.context
     found = await lineage.find_artifact_with_hops(
-        context.db, context.viewer, path, producer=producer, used_by_first=first,
-        used_by_documents=documents, outputs=outputs,
+        context.db, None if key_hash is not None else context.viewer, path, producer=producer,
+        used_by_first=first, used_by_documents=documents, outputs=outputs, key_hash=key_hash,
     )  # fmt: skip
+    if key_hash is not None:
+        context.settle(found.viewer)  # UNAUTHENTICATED for a wrong or revoked key
     row = found.artifact
     if row is None:
         return None
@@ -68,6 +91,48 @@ async def _with_first_pages(
             key = HopKey(run_id, outputs.first, None, outputs.type, outputs.documents)
             loaders.logged_artifacts_page.prime(key, page)
     return Artifact.of(row)
+
+
+ReadAhead = tuple[bool, tuple[int, bool, OutputsWanted | None] | None]
+
+
+def _reads_ahead(info: Info) -> ReadAhead:
+    """(whether loggedBy is selected, what _first_pages reads ahead). Without variables
+    in the selection's arguments it depends on the document alone, and is kept with the
+    (cached) document by the field's nodes, as resolvers/selection.py keeps its answers."""
+    raw = info._raw_info
+    memo = getattr(info.context.document, "selections", None)
+    key = ("artifact(path) reads ahead", tuple(map(id, raw.field_nodes)))
+    found: ReadAhead | None = None if memo is None else memo.get(key)
+    if found is None:
+        below_nodes = below(raw.field_nodes)
+        selected = list(fields_of(raw, below_nodes))
+        found = (any(f.name.value == "loggedBy" for f in selected), _first_pages(raw, selected))
+        if memo is not None and not _uses_variables(raw, below_nodes):
+            memo[key] = found
+    return found
+
+
+def _uses_variables(raw: Any, selections: list[Any]) -> bool:
+    """Whether these selections (through the fragments they spread) hold a variable."""
+    pending: list[Any] = list(selections)
+    seen: set[str] = set()
+    while pending:
+        node = pending.pop()
+        if isinstance(node, VariableNode):
+            return True
+        if isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
+            seen.add(node.name.value)
+            fragment = raw.fragments.get(node.name.value)
+            if fragment is not None:
+                pending.append(fragment.selection_set)
+        for attribute in node.keys:
+            value = getattr(node, attribute, None)
+            if isinstance(value, Node):
+                pending.append(value)
+            elif isinstance(value, (list, tuple)):
+                pending.extend(v for v in value if isinstance(v, Node))
+    return False
 
 
 def _argument(raw: Any, field: FieldNode, name: str) -> Any:

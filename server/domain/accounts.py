@@ -100,17 +100,37 @@ async def revoke_key(db: Database, key_id: str) -> None:
             raise NotFound(f"no API key with id {key_id!r}")
 
 
-async def authenticate(db: Queryable, authorization: str | None) -> Viewer | None:
-    """The viewer for an Authorization header; no header is anonymous, a bad key is not."""
+def bearer_key_hash(authorization: str | None) -> bytes | None:
+    """The hash of the API key an Authorization header sends; None for no header
+    (anonymous); UNAUTHENTICATED for a header that is not 'Bearer <key>'."""
     if authorization is None or not authorization.strip():
         return None
     scheme, _, key = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthenticated("the Authorization header must be 'Bearer <api key>'")
-    viewer = viewer_from_rows(await db.fetch(sql.VIEWER_BY_KEY, key_hash=hash_key(key.strip())))
+    return hash_key(key.strip())
+
+
+def key_refused() -> Unauthenticated:
+    return Unauthenticated("this API key is not valid (wrong or revoked): use another key")
+
+
+async def authenticate(db: Queryable, authorization: str | None) -> Viewer | None:
+    """The viewer for an Authorization header; no header is anonymous, a bad key is not."""
+    key_hash = bearer_key_hash(authorization)
+    return None if key_hash is None else await viewer_by_key_hash(db, key_hash)
+
+
+async def viewer_by_key_hash(db: Queryable, key_hash: bytes) -> Viewer:
+    """The holder of the key with this hash; UNAUTHENTICATED for a wrong or revoked key."""
+    viewer = await viewer_by_key_hash_or_none(db, key_hash)
     if viewer is None:
-        raise Unauthenticated("this API key is not valid (wrong or revoked): use another key")
+        raise key_refused()
     return viewer
+
+
+async def viewer_by_key_hash_or_none(db: Queryable, key_hash: bytes) -> Viewer | None:
+    return viewer_from_rows(await db.fetch(sql.VIEWER_BY_KEY, key_hash=key_hash))
 
 
 def viewer_from_rows(rows: Sequence[asyncpg.Record]) -> Viewer | None:
@@ -120,6 +140,23 @@ def viewer_from_rows(rows: Sequence[asyncpg.Record]) -> Viewer | None:
     first = rows[0]
     roles = {r["member_of"]: r["role"] for r in rows if r["member_of"] is not None}
     return Viewer(first["id"], first["username"], first["entity_id"], roles)
+
+
+def split_key_holder(
+    records: Sequence[asyncpg.Record],
+) -> tuple[Viewer | None, list[asyncpg.Record]]:
+    """The viewer (None: the key matched nothing) and the other records of a statement
+    run through sql.as_key_holder."""
+    viewer = None
+    rest = []
+    at = list(records[0].keys()).index("v_id") if records else 0
+    for r in records:
+        if r[at] is None:
+            rest.append(r)
+        else:
+            roles = dict(zip(r["v_member_of"] or (), r["v_roles"] or (), strict=True))
+            viewer = Viewer(r["v_id"], r["v_username"], r["v_entity_id"], roles)
+    return viewer, rest
 
 
 async def entity_by_name(db: Queryable, name: str) -> EntityRow | None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from server.db.database import Connection, Queryable
 from server.db.rows import RowBuilder
-from server.domain import access
+from server.domain import access, accounts
 from server.domain.access import ProjectAccess, Viewer
 from server.domain.ids import encode_id
 from server.domain.names import check_storable_text, parse_artifact_path
@@ -207,6 +207,29 @@ async def _find_artifact(
         return None, None
     found = PRODUCER_ROW.one(row) if producer and row["producer_id"] is not None else None
     return ARTIFACT_ROW.one(row), found
+
+
+async def find_artifact_as_key_holder(
+    db: Queryable, key_hash: bytes, path: str, *, producer: bool
+) -> tuple[Viewer | None, ArtifactRow | None, RunRow | None]:
+    """The API key's holder (None for a wrong or revoked key: the caller refuses the
+    request), and what find_artifact(_and_producer) gives that viewer, in the one round
+    trip of the version's lookup. ``path`` must name its entity (nothing defaults to the
+    viewer's before the viewer is known)."""
+    named = path_params(None, path)
+    if named is None:  # no version can be named so: only the key to look up
+        return await accounts.viewer_by_key_hash_or_none(db, key_hash), None, None
+    kind, params = named
+    del params["member_entity_ids"]  # the key's holder's, read in the statement
+    records = await db.fetch(
+        sql.key_holders_artifact_by_path(kind, producer), key_hash=key_hash, **params
+    )
+    viewer, rest = accounts.split_key_holder(records)
+    if viewer is None or not rest:
+        return viewer, None, None
+    row = rest[0]
+    found = PRODUCER_ROW.one(row) if producer and row["producer_id"] is not None else None
+    return viewer, ARTIFACT_ROW.one(row), found
 
 
 def path_params(viewer: Viewer | None, path: str) -> tuple[str, dict[str, object]] | None:

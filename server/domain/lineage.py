@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from server.db.database import Queryable
 from server.db.rows import RowBuilder
-from server.domain import access, artifacts, runs
+from server.domain import access, accounts, artifacts, runs
 from server.domain.access import Viewer
 from server.domain.sql import lineage as sql
 
@@ -120,6 +120,8 @@ class ArtifactHops:
     producer: runs.RunRow | None
     used_by: HopPage
     outputs: dict[int, HopPage]
+    # with a key_hash: the key's holder, None for a wrong or revoked key
+    viewer: Viewer | None = None
 
 
 async def find_artifact_with_hops(
@@ -131,14 +133,26 @@ async def find_artifact_with_hops(
     used_by_first: int,
     used_by_documents: bool,
     outputs: OutputsWanted | None,
+    key_hash: bytes | None = None,
 ) -> ArtifactHops:
     """artifacts.find_artifact(_and_producer) and the first pages of the version's usedBy
-    and of its consumers' loggedArtifacts, in one round trip instead of three."""
+    and of its consumers' loggedArtifacts, in one round trip instead of three.
+
+    With ``key_hash`` (and no viewer), for the holder of that API key, looked up in the
+    same statement (sql.as_key_holder): the answer's ``viewer`` is the holder, None for a
+    wrong or revoked key (and then nothing else is found). ``path`` must then name its
+    entity (nothing defaults to the viewer's before the viewer is known)."""
     empty = ArtifactHops(None, None, HopPage([], [], False), {})
     named = artifacts.path_params(viewer, path)
     if named is None:
-        return empty
+        if key_hash is None:
+            return empty
+        holder = await accounts.viewer_by_key_hash_or_none(db, key_hash)
+        return ArtifactHops(None, None, empty.used_by, {}, holder)
     kind, params = named
+    if key_hash is not None:
+        del params["member_entity_ids"]  # the key's holder's, read in the statement
+        params["key_hash"] = key_hash
     logged = None
     if outputs is not None:
         by_type = outputs.type is not None
@@ -148,10 +162,16 @@ async def find_artifact_with_hops(
         if by_type:
             params["type"] = outputs.type
     records = await db.fetch(
-        sql.artifact_with_hops(kind, producer, used_by_documents, logged),
+        sql.artifact_with_hops(kind, producer, used_by_documents, logged, key_hash is not None),
         used_by_size=used_by_first + 1,
         **params,
     )
+    holder = None
+    if key_hash is not None:
+        holder, records = accounts.split_key_holder(records)
+        if holder is None:
+            return empty
+        empty = ArtifactHops(None, None, empty.used_by, {}, holder)
     if not records:
         return empty
     # by position, and each kind's rows built in one call: a name lookup per record, or
@@ -192,7 +212,7 @@ async def find_artifact_with_hops(
         for run in used_by.rows:
             rows, seqs = by_consumer.get(run.id, ([], []))
             pages[run.id] = HopPage(rows[:size], seqs[:size], len(rows) > size)
-    return ArtifactHops(found, producer_found, used_by, pages)
+    return ArtifactHops(found, producer_found, used_by, pages, holder)
 
 
 async def hop_counts(

@@ -61,6 +61,9 @@ class PreparedDocument:
     # what the fast executor (resolvers/execution.py) derived from the document, for its
     # later executions: how each selection completes, never any data
     plans: dict[Any, Any] = field(default_factory=dict)
+    # what resolvers read from the document's selections (resolvers/selection.py, the
+    # read-ahead of artifact(path)), by field nodes: never any data
+    selections: dict[Hashable, Any] = field(default_factory=dict)
 
 
 # passing verdicts kept per document: one per combination of depth/limit/first values

@@ -25,11 +25,13 @@ import time
 from typing import Any
 
 import orjson
-from graphql import GraphQLError
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from server.context import Context
+from server.domain import accounts
+from server.domain.access import Viewer
 from server.errors import ServiceError
 from server.http.body import MAX_ANONYMOUS_BODY_BYTES, MAX_BODY_BYTES, read_limited_body
 from server.http.documents import (
@@ -173,11 +175,58 @@ async def _document(
     return prepared
 
 
+def _deferred_key(request: Request) -> bytes | None:
+    """The hash of a Bearer key whose lookup may wait for the request's first statement:
+    a POST whose declared body is within the anonymous cap, so that a wrong key is never
+    read more of than an anonymous caller. None: look the credentials up first."""
+    header = request.headers.get("authorization")
+    if header is None or not header.strip():
+        return None
+    declared = request.headers.get("content-length")
+    if declared is None or not declared.isdigit() or int(declared) > MAX_ANONYMOUS_BODY_BYTES:
+        return None
+    return accounts.bearer_key_hash(header)  # UNAUTHENTICATED for a malformed header
+
+
+def _first_field_looks_key_up(operation: OperationDefinitionNode) -> bool:
+    """Whether the operation is a query of artifact(path) alone, whose resolver looks the
+    pending API key up in its own statement (resolvers/artifacts/queries.py)."""
+    if operation.operation is not OperationType.QUERY:
+        return False
+    selections = operation.selection_set.selections
+    if len(selections) != 1:
+        return False
+    field = selections[0]
+    return isinstance(field, FieldNode) and field.name.value == "artifact" and not field.directives
+
+
 async def _handle(request: Request, request_id: str) -> tuple[JSONResponse, str]:
     get = request.method == "GET"
     # Who is asking comes from the headers alone, so it is known before the body is read:
-    # an anonymous caller's body is capped far lower than a signed-in one's.
-    viewer = await request_viewer(request)
+    # an anonymous caller's body is capped far lower than a signed-in one's. A Bearer
+    # key's lookup may wait (key_hash) for the request's first statement, which then does
+    # it in the same round trip; its body is read as an anonymous one.
+    key_hash = None if get else _deferred_key(request)
+    if key_hash is None:
+        return await _answer(request, request_id, get, await request_viewer(request), None)
+    # a wrong key gets UNAUTHENTICATED whatever else is wrong with its request: a request
+    # refused before execution (bad JSON, a syntax error, too complex...) checks it first
+    try:
+        answered = await _answer(request, request_id, get, None, key_hash)
+    except Exception:
+        await accounts.viewer_by_key_hash(request.state.db, key_hash)
+        raise
+    if not isinstance(answered[0], GraphQLResponse):  # not executed: the key is unchecked
+        await accounts.viewer_by_key_hash(request.state.db, key_hash)
+    return answered
+
+
+async def _answer(
+    request: Request, request_id: str, get: bool, viewer: Viewer | None, key_hash: bytes | None
+) -> tuple[JSONResponse, str]:
+    """The answer for ``viewer``, or with ``key_hash`` for the holder of that API key,
+    looked up with the request's first statement (or before execution): an executed
+    answer (GraphQLResponse) only once the key was found valid."""
     try:
         if get:
             graphql_request = decode_query_params(request.query_params)
@@ -211,6 +260,9 @@ async def _handle(request: Request, request_id: str) -> tuple[JSONResponse, str]
         )
         return refused, operation_type
 
+    if key_hash is not None and not _first_field_looks_key_up(operation):
+        viewer = await accounts.viewer_by_key_hash(request.state.db, key_hash)
+        key_hash = None
     schema = request.app.state.schema
     name = graphql_request.operation_name
     variables = graphql_request.variables or {}
@@ -231,10 +283,18 @@ async def _handle(request: Request, request_id: str) -> tuple[JSONResponse, str]
         store=getattr(request.state, "store", None),
         references=getattr(request.state, "references", None),
         document=prepared,
+        key_hash=key_hash,
     )
-    result = await schema.execute_prepared(
-        prepared, graphql_request.variables, context, graphql_request.operation_name
-    )
+    try:
+        result = await schema.execute_prepared(
+            prepared, graphql_request.variables, context, graphql_request.operation_name
+        )
+    finally:
+        context.release()
+    # never an answer for a key that was not found valid: a key still pending (validation
+    # failed, or the field failed before its statement) is looked up now, and a wrong or
+    # revoked one is UNAUTHENTICATED whatever the execution produced
+    await context.authenticate()
     out: dict[str, Any] = {}
     if result.errors:
         out["errors"] = [format_error(e, request_id) for e in result.errors]

@@ -6,6 +6,7 @@ from functools import cache
 
 from server.db.statements import Statement
 from server.domain.access import READABLE
+from server.domain.sql.accounts import as_key_holder
 from server.domain.sql.pagination import by_parent, keyset_after
 
 # What server.domain.artifacts.ArtifactRow holds, with the project's access columns, in
@@ -102,6 +103,13 @@ def readable_artifact_by_path(spec_kind: str, producer: bool = False) -> Stateme
     collection, spec and the row; with ``producer`` its readable producer run too (one
     round trip for what artifact(path) { loggedBy } asks, instead of two)."""
     return Statement(artifact_by_path_source(spec_kind, producer))
+
+
+@cache
+def key_holders_artifact_by_path(spec_kind: str, producer: bool) -> Statement:
+    """readable_artifact_by_path as the holder of the API key ``:key_hash``, whose row
+    comes with it (accounts' as_key_holder): the key's lookup costs no round trip."""
+    return Statement(as_key_holder(artifact_by_path_source(spec_kind, producer)))
 
 
 # many (collection, spec) pairs, each parsed: kind, index and alias as parallel arrays

@@ -8,6 +8,7 @@ from functools import cache
 
 from server.db.statements import Statement
 from server.domain.access import READABLE
+from server.domain.sql.accounts import as_key_holder
 from server.domain.sql.artifacts import (
     ARTIFACT_COLUMNS,
     ARTIFACT_COLUMNS_WITHOUT_DOCUMENTS,
@@ -114,6 +115,7 @@ def artifact_with_hops(
     producer: bool,
     used_by_documents: bool,
     logged: tuple[bool, bool] | None,
+    key_holder: bool = False,
 ) -> Statement:
     """artifact(path) (readable_artifact_by_path) and, in the same statement, the first
     page of its usedBy (``:used_by_size`` rows, as hop_page would give them) and, with
@@ -124,7 +126,8 @@ def artifact_with_hops(
     holds one part's columns, the others' are NULL. The version's (with its producer's
     "producer_" columns) in the row whose ``id`` is set, the consumers' prefixed "u_"
     (``u_seq`` set), their outputs' prefixed "l_" (``l_seq`` and ``l_parent`` set), in
-    no particular order."""
+    no particular order. With ``key_holder``, run as the holder of the API key
+    ``:key_hash`` (accounts' as_key_holder) instead of for ``:member_entity_ids``."""
     used_by, outputs = HOPS["used_by"], HOPS["logged_artifacts"]
     parts = [
         f"a AS ({artifact_by_path_source(spec_kind, producer)})",
@@ -150,7 +153,8 @@ def artifact_with_hops(
         select += " FULL JOIN l ON false"
     # no ORDER BY: sorting the padded rows cost Postgres more than sorting each part
     # costs Python (Q1+outputs popular: 1.06 -> 0.84 ms); the caller orders them
-    return Statement(f"WITH {', '.join(parts)}\n{select}")
+    source = f"WITH {', '.join(parts)}\n{select}"
+    return Statement(as_key_holder(source) if key_holder else source)
 
 
 @cache

@@ -53,8 +53,9 @@ async def test_a_private_artifact_and_its_producer_stay_hidden(api: Api, make_us
 
 
 async def test_logged_by_costs_no_round_trip_of_its_own(api: Api, make_user: Any) -> None:
-    """1 authenticates the key, 1 finds the version with its producer; usedBy's page (its
-    runs in the same statement) is 1 more, as is each totalCount."""
+    """1 round trip finds the version with its producer and usedBy's first page (its runs),
+    and looks the API key up in the same statement (artifact(path) is the operation's only
+    field); each totalCount would be 1 more."""
     lab = await make_lab(api, make_user)
     variables = {"a": lab.art("model")}
     alone, _ = await count_queries(
@@ -73,6 +74,6 @@ async def test_logged_by_costs_no_round_trip_of_its_own(api: Api, make_user: Any
         variables,
         lab.key,
     )
-    assert (alone, with_producer, one_hop) == (2, 2, 2)
+    assert (alone, with_producer, one_hop) == (1, 1, 1)
     assert data["artifact"]["loggedBy"] == {"runId": "train"}
     assert hop["artifact"]["usedBy"]["edges"] == [{"node": {"runId": "eval", "name": None}}]

@@ -42,6 +42,10 @@ FAMILIES: dict[Callable[..., Statement], list[tuple[Any, ...]]] = {
     artifacts.readable_artifact_by_path: list(
         itertools.product(("latest", "index", "alias"), BOOLS)
     ),
+    # tests/server/http/test_key_in_first_statement.py: artifact(path) looking its key up
+    artifacts.key_holders_artifact_by_path: list(
+        itertools.product(("latest", "index", "alias"), BOOLS)
+    ),
     artifacts.collection_page: list(itertools.product(BOOLS, BOOLS)),
     artifacts.version_page: [(after,) for after in BOOLS],
     # tests/resolvers/artifacts/test_manifest_entries.py
@@ -56,11 +60,12 @@ FAMILIES: dict[Callable[..., Statement], list[tuple[Any, ...]]] = {
     ],
     # tests/resolvers/artifacts/test_first_pages.py: each part against the loaders' pages
     lineage.artifact_with_hops: [
-        (kind, producer, documents, logged)
+        (kind, producer, documents, logged, key_holder)
         for kind in ("latest", "index", "alias")
         for producer in BOOLS
         for documents in BOOLS
         for logged in (None, *itertools.product(BOOLS, BOOLS))
+        for key_holder in BOOLS
     ],
     lineage.hop_counts: [
         (hop, by_type)
