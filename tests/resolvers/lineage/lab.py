@@ -157,3 +157,13 @@ def edge_labels(graph: dict[str, Any]) -> set[tuple[str, str, str]]:
     """Edges as (source label, kind, target label)."""
     by_id = dict(zip((n["id"] for n in graph["nodes"]), labels(graph), strict=True))
     return {(by_id[e["source"]], e["kind"], by_id[e["target"]]) for e in graph["edges"]}
+
+
+async def small_pipeline(api: Api, user: Any) -> Lab:
+    """prep -> raw -> train -> model v0, v1; eval and audit use model v0, audit raw too."""
+    lab = await Lab.open(api, user)
+    lab.run("prep", "train", "eval", "audit").log("prep", "raw").use("train", lab.art("raw"))
+    lab.log("train", "model", "model").log("train", "model", "model").use("eval", lab.art("model"))
+    lab.use("audit", lab.art("model", "v0")).use("audit", lab.art("raw"))
+    await lab.flush()
+    return lab

@@ -23,7 +23,7 @@ from server.db.database import Database
 from server.domain.accounts import authenticate
 from server.settings import Settings
 from tests.fixtures.service import Api
-from tests.resolvers.lineage.lab import Lab
+from tests.resolvers.lineage.lab import Lab, small_pipeline
 
 Outcome = tuple[Any, list[dict[str, Any]], str]
 
@@ -200,13 +200,7 @@ PEERS = """query($p: String!, $d: LineageDirection!) { artifact(path: $p) {
 
 @pytest.fixture
 async def lab(api: Api, make_user: Any) -> Lab:
-    """prep -> raw -> train -> model v0, v1; eval and audit use model v0, audit raw too."""
-    lab = await Lab.open(api, await make_user("x"))
-    lab.run("prep", "train", "eval", "audit").log("prep", "raw").use("train", lab.art("raw"))
-    lab.log("train", "model", "model").log("train", "model", "model").use("eval", lab.art("model"))
-    lab.use("audit", lab.art("model", "v0")).use("audit", lab.art("raw"))
-    await lab.flush()
-    return lab
+    return await small_pipeline(api, await make_user("x"))
 
 
 @pytest.mark.parametrize("direction", ["DOWNSTREAM", "UPSTREAM", "BOTH"])
