@@ -22,11 +22,29 @@ SYNCFS_FROM = 64
 
 
 def sync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    _fsync(path, os.O_RDONLY | os.O_DIRECTORY)
+
+
+def sync_file(path: str) -> None:
+    _fsync(path, os.O_RDONLY)
+
+
+def _fsync(path: str, flags: int) -> None:
+    fd = os.open(path, flags)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def install(src: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
+    """Move a file into place, making its directory when it is the first file there; the
+    caller syncs the destination's directory."""
+    try:
+        os.replace(src, dest)
+    except FileNotFoundError:  # the first file in this directory
+        make_dirs(os.path.dirname(dest))
+        os.replace(src, dest)
 
 
 def make_dirs(path: str) -> None:

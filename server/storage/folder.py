@@ -28,7 +28,6 @@ import itertools
 import os
 import secrets
 import stat
-import tempfile
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -48,7 +47,15 @@ from server.storage.base import (
     is_blob_key,
     is_staging_key,
 )
-from server.storage.durable import make_dirs, sync_dir, sync_dirs
+from server.storage.durable import install, sync_dir, sync_dirs, sync_file
+from server.storage.folder_files import (
+    TempFile,
+    delete_files,
+    file_matches,
+    holds_blob,
+    remove_empty_dir,
+    scan,
+)
 from server.storage.signing import FileRequestRefused, UrlSigner
 
 STAGED_MAC_CONTEXT = b"lineage-staged-v1"
@@ -198,7 +205,7 @@ class FolderStore:
         check_key(key)  # the symlink check (_path's) is _finish_upload's, in its thread
         dest = self.root / key
         hasher = BoundedHasher(size)
-        out: _TempFile | None = None
+        out: TempFile | None = None
         try:
             buffer = bytearray()
             async for chunk in chunks:
@@ -207,7 +214,7 @@ class FolderStore:
                 buffer += chunk
                 if len(buffer) >= HASH_CHUNK:
                     if out is None:
-                        out = await asyncio.to_thread(_TempFile, self._tmp)
+                        out = await asyncio.to_thread(TempFile, self._tmp)
                     await asyncio.to_thread(out.write, bytes(buffer))
                     buffer.clear()
             if not hasher.matches(sha256):
@@ -219,11 +226,11 @@ class FolderStore:
                 await asyncio.to_thread(out.discard)
 
     def _finish_upload(
-        self, out: _TempFile | None, tail: bytes, key: str, dest: Path, sha256: str
+        self, out: TempFile | None, tail: bytes, key: str, dest: Path, sha256: str
     ) -> None:
         """Write the rest, stamp the verified bytes, rename them to the staging key."""
         if out is None:
-            out = _TempFile(self._tmp)
+            out = TempFile(self._tmp)
         try:
             if not self._inside_root(key):
                 raise FileRequestRefused(404, "not found")
@@ -241,7 +248,7 @@ class FolderStore:
             # the stamp without reading the bytes again, also after a crash
             os.fsync(out.fd)
             out.close()
-            _install(out.path, dest)
+            install(out.path, dest)
             sync_dir(os.path.dirname(dest))
         except BaseException:
             out.discard()
@@ -302,7 +309,7 @@ class FolderStore:
         }
         sync_dirs(promoted, anywhere_on=str(self.root))
         for directory in {staged.rpartition("/")[0] for staged, _ in paths}:
-            _remove_empty_dir(Path(directory))
+            remove_empty_dir(Path(directory))
         return results
 
     def _promote_one(
@@ -317,7 +324,7 @@ class FolderStore:
         try:
             info = os.lstat(staged)
         except FileNotFoundError:
-            return _holds_blob(blob, size)
+            return holds_blob(blob, size)
         if (
             stat.S_ISREG(info.st_mode)
             and info.st_size == size
@@ -327,7 +334,7 @@ class FolderStore:
                 if os.path.lexists(blob):  # an existing blob is never touched
                     os.unlink(staged)
                 else:
-                    _install(staged, blob)
+                    install(staged, blob)
             except FileNotFoundError:  # promoted by someone else meanwhile
                 return os.path.lexists(blob)
             return True
@@ -340,17 +347,17 @@ class FolderStore:
         try:
             os.replace(staged, claimed)
         except FileNotFoundError:
-            return _holds_blob(blob, size)
+            return holds_blob(blob, size)
         installed = False
         try:
             info = os.lstat(claimed)
             if not stat.S_ISREG(info.st_mode) or info.st_size != size:
                 return False
-            if not _file_matches(Path(claimed), sha256, size):
+            if not file_matches(Path(claimed), sha256, size):
                 return False
             if not os.path.lexists(blob):  # an existing blob is never touched
-                _sync_file(claimed)  # these bytes may not have come through the handler
-                _install(claimed, blob)
+                sync_file(claimed)  # these bytes may not have come through the handler
+                install(claimed, blob)
                 installed = True
             return True
         finally:
@@ -380,7 +387,7 @@ class FolderStore:
 
     async def delete(self, keys: Sequence[str]) -> None:
         paths = [self._path(key) for key in keys]  # refuse the whole call on one bad key
-        await asyncio.to_thread(_delete_files, paths)
+        await asyncio.to_thread(delete_files, paths)
 
     async def list(self, prefix: str) -> AsyncIterator[ObjectInfo]:
         check_prefix(prefix)
@@ -389,7 +396,7 @@ class FolderStore:
 
     async def _walk(self, rel_dir: str, prefix: str) -> AsyncIterator[ObjectInfo]:
         # One directory per thread hop keeps memory flat for millions of blobs.
-        entries = await asyncio.to_thread(_scan, self.root / rel_dir)
+        entries = await asyncio.to_thread(scan, self.root / rel_dir)
         for name, is_dir, size, mtime in entries:
             rel = f"{rel_dir}/{name}" if rel_dir else name
             if is_dir:
@@ -408,93 +415,3 @@ class FolderStore:
 
     async def close(self) -> None:
         return None
-
-
-def _holds_blob(blob: str, size: int) -> bool:
-    """Whether a staged upload that is gone was promoted already: by an earlier attempt of
-    the same commit whose transaction then failed (a deadlock, a lost database), or by a
-    commit of other content racing this one. Only a verified promotion creates a blob, so
-    one that exists holds exactly the bytes its name says."""
-    try:
-        info = os.lstat(blob)
-    except FileNotFoundError:
-        return False
-    return stat.S_ISREG(info.st_mode) and info.st_size == size
-
-
-def _install(src: str | Path, dest: str | Path) -> None:
-    """Move a file into place; the caller syncs the destination's directory."""
-    try:
-        os.replace(src, dest)
-    except FileNotFoundError:  # the first file in this directory
-        make_dirs(os.path.dirname(dest))
-        os.replace(src, dest)
-
-
-def _sync_file(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-class _TempFile:
-    """An upload in flight under ``.tmp`` (blocking calls: use from a thread)."""
-
-    def __init__(self, directory: Path) -> None:
-        self.fd, name = tempfile.mkstemp(dir=directory, prefix="upload-", suffix=".part")
-        self.path = Path(name)
-        self.closed = False
-
-    def write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self.fd, view) :]
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            os.close(self.fd)
-
-    def discard(self) -> None:
-        self.close()
-        self.path.unlink(missing_ok=True)
-
-
-def _file_matches(path: Path, sha256: str, size: int) -> bool:
-    hasher = BoundedHasher(size)
-    with path.open("rb") as f:
-        while chunk := f.read(HASH_CHUNK):
-            if not hasher.update(chunk):
-                return False
-    return hasher.matches(sha256)
-
-
-def _remove_empty_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):  # not empty, or already gone: both fine
-        path.rmdir()
-
-
-def _delete_files(paths: list[Path]) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)
-        if path.parent.parent.name == "staging":
-            _remove_empty_dir(path.parent)
-
-
-def _scan(directory: Path) -> list[tuple[str, bool, int, float]]:
-    try:
-        with os.scandir(directory) as it:
-            entries = list(it)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    result = []
-    for entry in entries:
-        if entry.name.startswith(".") or entry.is_symlink():
-            continue
-        is_dir = entry.is_dir(follow_symlinks=False)
-        stat = entry.stat(follow_symlinks=False)
-        result.append((entry.name, is_dir, stat.st_size, stat.st_mtime))
-    result.sort()
-    return result
