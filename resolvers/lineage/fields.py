@@ -3,9 +3,10 @@ server/domain/lineage.py and server/domain/graph.py, batched by the DataLoaders)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from graphql import FieldNode
 from strawberry.dataloader import DataLoader
 
 from resolvers.connections import Connection, hop_connections
@@ -87,7 +88,15 @@ def node_fields(info: Info) -> tuple[frozenset[str], frozenset[str]]:
     """The row fields of Run and Artifact nodes this lineage field's ``nodes`` select
     (every field of either kind, through any fragment: a superset is always right)."""
     raw = info._raw_info
-    nodes = [f for f in fields_of(raw, below(raw.field_nodes)) if f.name.value == "nodes"]
+    return node_fields_of(raw, raw.field_nodes)
+
+
+def node_fields_of(
+    raw: Any, field_nodes: Sequence[FieldNode]
+) -> tuple[frozenset[str], frozenset[str]]:
+    """node_fields of a lineage field given by its nodes (``raw`` graphql-core's info of
+    any field of the same operation)."""
+    nodes = [f for f in fields_of(raw, below(field_nodes)) if f.name.value == "nodes"]
     names = {f.name.value for f in fields_of(raw, below(nodes))}
     return (
         _read(names, RUN_FIELDS, ARTIFACT_FIELDS, graph.NODE_FIELDS[graph.RUN]),
