@@ -200,9 +200,11 @@ ReadAhead = tuple[bool, tuple[int, bool, OutputsWanted | None] | None]
 
 
 def _reads_ahead(info: Info) -> ReadAhead:
-    """(whether loggedBy is selected, what _first_pages reads ahead). Without variables
-    in the selection's arguments it depends on the document alone, and is kept with the
-    (cached) document by the field's nodes, as resolvers/selection.py keeps its answers."""
+    """(whether loggedBy is selected, what _first_pages reads ahead). Without usedBy, or
+    without variables in the selection's arguments, it depends on the document alone,
+    and is kept with the (cached) document by the field's nodes, as
+    resolvers/selection.py keeps its answers. (Looking for variables took a lineage
+    query, whose arguments are variables, 50 us a request.)"""
     raw = info._raw_info
     memo = getattr(info.context.document, "selections", None)
     key = ("artifact(path) reads ahead", tuple(map(id, raw.field_nodes)))
@@ -211,7 +213,10 @@ def _reads_ahead(info: Info) -> ReadAhead:
         below_nodes = below(raw.field_nodes)
         selected = list(fields_of(raw, below_nodes))
         found = (any(f.name.value == "loggedBy" for f in selected), _first_pages(raw, selected))
-        if memo is not None and not _uses_variables(raw, below_nodes):
+        if memo is not None and (
+            not any(f.name.value == "usedBy" for f in selected)
+            or not _uses_variables(raw, below_nodes)
+        ):
             memo[key] = found
     return found
 

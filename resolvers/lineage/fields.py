@@ -87,8 +87,16 @@ ARTIFACT_FIELDS: dict[str, frozenset[str]] = {
 def node_fields(info: Info) -> tuple[frozenset[str], frozenset[str]]:
     """The row fields of Run and Artifact nodes this lineage field's ``nodes`` select
     (every field of either kind, through any fragment: a superset is always right)."""
+    # kept with the (cached) document, by the field's nodes, as resolvers/selection.py does
     raw = info._raw_info
-    return node_fields_of(raw, raw.field_nodes)
+    memo = getattr(info.context.document, "selections", None)
+    key = ("lineage node fields", tuple(map(id, raw.field_nodes)))
+    found: tuple[frozenset[str], frozenset[str]] | None = None if memo is None else memo.get(key)
+    if found is None:
+        found = node_fields_of(raw, raw.field_nodes)
+        if memo is not None:
+            memo[key] = found
+    return found
 
 
 def node_fields_of(
