@@ -14,12 +14,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from asyncpg import Record
 
 from server.db.database import Queryable
-from server.db.rows import RowBuilder
 from server.domain import access, accounts, artifacts, runs
 from server.domain.access import Viewer
 from server.domain.sql import graph as sql
@@ -234,13 +234,6 @@ async def _edges_between(db: Queryable, nodes: list[NodeKey]) -> list[Edge]:
     ]
 
 
-# the node rows of sql.artifact_with_lineage, by their prefixed columns
-_RUN_NODE = RowBuilder(runs.RunRow, [sql.RUN_PREFIX + name for name in runs.RUN_ROW.fields])
-_ARTIFACT_NODE = RowBuilder(
-    artifacts.ArtifactRow, [sql.ARTIFACT_PREFIX + name for name in artifacts.ARTIFACT_ROW.fields]
-)
-
-
 @dataclass
 class ArtifactLineage:
     """A version found by path, its readable producer (when asked for), and one lineage
@@ -302,22 +295,12 @@ async def find_artifact_with_lineage(
         viewer = holder
     if not records:
         return ArtifactLineage(None, viewer=holder)
-    # by position: which part each record holds
-    columns = list(records[0].keys())
-    at_id, at_hops = columns.index("id"), columns.index("hop_ends")
-    at_run = columns.index(sql.RUN_PREFIX + "id")
     version = walk = None
-    run_records: list[Record] = []
-    artifact_records: list[Record] = []
     for r in records:
-        if r[at_id] is not None:
+        if r["id"] is not None:
             version = r
-        elif r[at_hops] is not None:
-            walk = r
-        elif r[at_run] is not None:
-            run_records.append(r)
         else:
-            artifact_records.append(r)
+            walk = r
     if version is None or walk is None:
         return ArtifactLineage(None, viewer=holder)
     found = artifacts.ARTIFACT_ROW.one(version)
@@ -326,8 +309,8 @@ async def find_artifact_with_lineage(
         producer_found = artifacts.PRODUCER_ROW.one(version)
     walked = _graph((ARTIFACT, found.id), direction, walk)
     if walk["rows_included"]:
-        run_rows = {row.id: row for row in _RUN_NODE.all(run_records)}
-        artifact_rows = {row.id: row for row in _ARTIFACT_NODE.all(artifact_records)}
+        run_rows = _array_rows(walk, RUN, run_read)
+        artifact_rows = _array_rows(walk, ARTIFACT, artifact_read)
     else:  # a big walk: its rows as the lineage loader reads them, both kinds at once
         run_ids = [pk for kind_of, pk in walked.nodes if kind_of == RUN]
         artifact_ids = [pk for kind_of, pk in walked.nodes if kind_of != RUN]
@@ -336,3 +319,17 @@ async def find_artifact_with_lineage(
             node_rows(db, viewer, ARTIFACT, artifact_ids, artifact_read),
         )
     return ArtifactLineage(found, producer_found, walked, run_rows, artifact_rows, holder)
+
+
+def _array_rows(record: Record, kind: str, read: frozenset[str]) -> dict[int, Any]:
+    """The rows of ``kind`` by id from sql.artifact_with_lineage's arrays (the fields not
+    read None, as node_rows leaves them)."""
+    prefix = sql.RUN_PREFIX if kind == RUN else sql.ARTIFACT_PREFIX
+    ids = record[prefix + "id"]
+    if not ids:
+        return {}
+    present = sql.node_array_columns(kind, read)
+    fields = runs.RUN_ROW.fields if kind == RUN else artifacts.ARTIFACT_ROW.fields
+    columns = [record[prefix + n] if n in present else repeat(None) for n in fields]
+    make: Any = runs.RunRow if kind == RUN else artifacts.ArtifactRow
+    return dict(zip(ids, map(make, *columns), strict=False))
