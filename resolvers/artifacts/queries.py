@@ -1,25 +1,29 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import strawberry
 from graphql import (
     FieldNode,
     FragmentSpreadNode,
+    GraphQLObjectType,
     Node,
     Undefined,
     VariableNode,
+    get_named_type,
     value_from_ast_untyped,
 )
 
 from resolvers.artifacts.types import Artifact
 from resolvers.info import Info
+from resolvers.lineage.fields import node_fields_of
 from resolvers.selection import DOCUMENTS, below, fields_of
-from server.domain import artifacts, lineage
+from server.domain import artifacts, graph, lineage
 from server.domain.lineage import HopKey, OutputsWanted
 from server.domain.names import parse_artifact_path
 from server.domain.pagination import page_args
 from server.errors import BadUserInput
+from server.loaders import LineageKey, LineageRows
 
 
 @strawberry.type
@@ -36,6 +40,9 @@ class ArtifactQueries:
             key_hash = None
         if wanted is not None:
             return await _with_first_pages(info, path, producer, *wanted, key_hash=key_hash)
+        walk = _lineage_ahead(info)
+        if walk is not None:
+            return await _with_lineage(info, path, producer, walk, key_hash)
         if key_hash is not None:
             # the API key is looked up by the version's statement (the endpoint leaves
             # it to this field when it is the operation's only one)
@@ -93,13 +100,111 @@ async def _with_first_pages(
     return Artifact.of(row)
 
 
+async def _with_lineage(
+    info: Info, path: str, producer: bool, walk: LineageAhead, key_hash: bytes | None
+) -> Artifact | None:
+    """The version, and in the same round trip the lineage its lineage field will ask
+    for, with the rows of its nodes: the lineage loader is primed under exactly the key
+    that field's resolver loads (resolvers/lineage/fields.py lineage_graph), so a guess
+    that misses only costs the statement's walk, never a wrong answer."""
+    context = info.context
+    found = await graph.find_artifact_with_lineage(
+        context.db, None if key_hash is not None else context.viewer, path, producer=producer,
+        direction=walk.direction, depth=walk.depth, limit=walk.limit,
+        run_read=walk.run_read, artifact_read=walk.artifact_read, key_hash=key_hash,
+    )  # fmt: skip
+    if key_hash is not None:
+        context.settle(found.viewer)  # UNAUTHENTICATED for a wrong or revoked key
+    row = found.artifact
+    if row is None or found.graph is None:
+        return None
+    loaders = context.loaders
+    if producer:
+        loaders.run_by_id.prime(row.logged_by, found.producer)
+    request = graph.LineageRequest((graph.ARTIFACT, row.id), walk.direction, walk.depth, walk.limit)
+    loaders.lineage.prime(
+        LineageKey(request, walk.run_read, walk.artifact_read),
+        LineageRows(found.graph, found.runs, found.artifacts),
+    )
+    return Artifact.of(row)
+
+
+class LineageAhead(NamedTuple):
+    """The one walk a lineage field right under artifact(path) will ask for."""
+
+    direction: str
+    depth: int
+    limit: int
+    run_read: frozenset[str]
+    artifact_read: frozenset[str]
+
+
+# the lineage fields (under one response key) and the row fields of their nodes
+_LineageShape = tuple[tuple[FieldNode, ...], frozenset[str], frozenset[str]] | None
+
+
+def _lineage_ahead(info: Info) -> LineageAhead | None:
+    """The walk of the selection's lineage field when there is exactly one (under one
+    response key, with the same arguments), going UPSTREAM or DOWNSTREAM with valid
+    bounds; None otherwise (BOTH, several lineage fields, bad arguments: its resolver
+    loads it, and reports the errors, as before). Its shape depends on the document
+    alone and is kept with it; the arguments are read each time (they may be variables)."""
+    raw = info._raw_info
+    memo = getattr(info.context.document, "selections", None)
+    key = ("artifact(path) reads the lineage ahead", tuple(map(id, raw.field_nodes)))
+    shape: _LineageShape
+    if memo is not None and key in memo:
+        shape = memo[key]
+    else:
+        shape = _lineage_shape(raw)
+        if memo is not None:
+            memo[key] = shape
+    if shape is None:
+        return None
+    fields, run_read, artifact_read = shape
+    artifact_type = get_named_type(raw.return_type)
+    if not isinstance(artifact_type, GraphQLObjectType):
+        return None
+    definition = artifact_type.fields["lineage"]
+    found = None
+    for field in fields:  # merged fields take the same arguments: checked all the same
+        args = {
+            name: _argument(raw, field, name, argument.default_value)
+            for name, argument in definition.args.items()
+        }
+        if found is not None and args != found:
+            return None
+        found = args
+    assert found is not None
+    direction = getattr(found.get("direction"), "value", found.get("direction"))
+    depth, limit = found.get("depth"), found.get("limit")
+    if direction not in ("UPSTREAM", "DOWNSTREAM"):
+        return None
+    if type(depth) is not int or type(limit) is not int:
+        return None
+    try:
+        graph.check_bounds(depth, limit)
+    except BadUserInput:
+        return None  # its resolver reports it
+    return LineageAhead(direction, depth, limit, run_read, artifact_read)
+
+
+def _lineage_shape(raw: Any) -> _LineageShape:
+    fields = [f for f in fields_of(raw, below(raw.field_nodes)) if f.name.value == "lineage"]
+    if not fields or len({_response_key(f) for f in fields}) != 1:
+        return None
+    return (tuple(fields), *node_fields_of(raw, fields))
+
+
 ReadAhead = tuple[bool, tuple[int, bool, OutputsWanted | None] | None]
 
 
 def _reads_ahead(info: Info) -> ReadAhead:
-    """(whether loggedBy is selected, what _first_pages reads ahead). Without variables
-    in the selection's arguments it depends on the document alone, and is kept with the
-    (cached) document by the field's nodes, as resolvers/selection.py keeps its answers."""
+    """(whether loggedBy is selected, what _first_pages reads ahead). Without usedBy, or
+    without variables in the selection's arguments, it depends on the document alone,
+    and is kept with the (cached) document by the field's nodes, as
+    resolvers/selection.py keeps its answers. (Looking for variables took a lineage
+    query, whose arguments are variables, 50 us a request.)"""
     raw = info._raw_info
     memo = getattr(info.context.document, "selections", None)
     key = ("artifact(path) reads ahead", tuple(map(id, raw.field_nodes)))
@@ -108,7 +213,10 @@ def _reads_ahead(info: Info) -> ReadAhead:
         below_nodes = below(raw.field_nodes)
         selected = list(fields_of(raw, below_nodes))
         found = (any(f.name.value == "loggedBy" for f in selected), _first_pages(raw, selected))
-        if memo is not None and not _uses_variables(raw, below_nodes):
+        if memo is not None and (
+            not any(f.name.value == "usedBy" for f in selected)
+            or not _uses_variables(raw, below_nodes)
+        ):
             memo[key] = found
     return found
 
@@ -135,13 +243,14 @@ def _uses_variables(raw: Any, selections: list[Any]) -> bool:
     return False
 
 
-def _argument(raw: Any, field: FieldNode, name: str) -> Any:
-    """An argument's value as the resolver will get it (None when absent)."""
+def _argument(raw: Any, field: FieldNode, name: str, default: Any = None) -> Any:
+    """An argument's value as the resolver will get it (``default`` when absent, or a
+    variable given no value; an enum's value by its name or as the enum)."""
     for argument in field.arguments or ():
         if argument.name.value == name:
             value = value_from_ast_untyped(argument.value, raw.variable_values)
-            return None if value is Undefined else value
-    return None
+            return default if value is Undefined else value
+    return default
 
 
 def _first_page(raw: Any, fields: list[FieldNode], typed: bool) -> tuple[int, str | None] | None:

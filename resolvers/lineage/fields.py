@@ -3,9 +3,10 @@ server/domain/lineage.py and server/domain/graph.py, batched by the DataLoaders)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from graphql import FieldNode
 from strawberry.dataloader import DataLoader
 
 from resolvers.connections import Connection, hop_connections
@@ -86,8 +87,24 @@ ARTIFACT_FIELDS: dict[str, frozenset[str]] = {
 def node_fields(info: Info) -> tuple[frozenset[str], frozenset[str]]:
     """The row fields of Run and Artifact nodes this lineage field's ``nodes`` select
     (every field of either kind, through any fragment: a superset is always right)."""
+    # kept with the (cached) document, by the field's nodes, as resolvers/selection.py does
     raw = info._raw_info
-    nodes = [f for f in fields_of(raw, below(raw.field_nodes)) if f.name.value == "nodes"]
+    memo = getattr(info.context.document, "selections", None)
+    key = ("lineage node fields", tuple(map(id, raw.field_nodes)))
+    found: tuple[frozenset[str], frozenset[str]] | None = None if memo is None else memo.get(key)
+    if found is None:
+        found = node_fields_of(raw, raw.field_nodes)
+        if memo is not None:
+            memo[key] = found
+    return found
+
+
+def node_fields_of(
+    raw: Any, field_nodes: Sequence[FieldNode]
+) -> tuple[frozenset[str], frozenset[str]]:
+    """node_fields of a lineage field given by its nodes (``raw`` graphql-core's info of
+    any field of the same operation)."""
+    nodes = [f for f in fields_of(raw, below(field_nodes)) if f.name.value == "nodes"]
     names = {f.name.value for f in fields_of(raw, below(nodes))}
     return (
         _read(names, RUN_FIELDS, ARTIFACT_FIELDS, graph.NODE_FIELDS[graph.RUN]),

@@ -11,14 +11,16 @@ Nodes the viewer may not read are never returned and the walk does not go throug
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from asyncpg import Record
 
 from server.db.database import Queryable
-from server.domain import access, artifacts, runs
+from server.domain import access, accounts, artifacts, runs
 from server.domain.access import Viewer
 from server.domain.sql import graph as sql
 from server.errors import BadUserInput
@@ -230,3 +232,104 @@ async def _edges_between(db: Queryable, nodes: list[NodeKey]) -> list[Edge]:
         else ((ARTIFACT, version), (RUN, run), "USED")
         for kind, run, version in rows
     ]
+
+
+@dataclass
+class ArtifactLineage:
+    """A version found by path, its readable producer (when asked for), and one lineage
+    walk from it with the readable rows of its nodes (node_rows' rows by id)."""
+
+    artifact: artifacts.ArtifactRow | None
+    producer: runs.RunRow | None = None
+    graph: Graph | None = None
+    runs: dict[int, runs.RunRow] = field(default_factory=dict)
+    artifacts: dict[int, artifacts.ArtifactRow] = field(default_factory=dict)
+    # with a key_hash: the key's holder, None for a wrong or revoked key
+    viewer: Viewer | None = None
+
+
+async def find_artifact_with_lineage(
+    db: Queryable,
+    viewer: Viewer | None,
+    path: str,
+    *,
+    producer: bool,
+    direction: str,
+    depth: int,
+    limit: int,
+    run_read: frozenset[str],
+    artifact_read: frozenset[str],
+    key_hash: bytes | None = None,
+) -> ArtifactLineage:
+    """artifacts.find_artifact(_and_producer) and lineage() of the version it finds
+    (UPSTREAM or DOWNSTREAM; bounds checked by the caller) with node_rows of its nodes
+    (``run_read`` / ``artifact_read``): one round trip for a walk of up to
+    sql.ROWS_WITH_WALK nodes, two (the rows of both kinds side by side) past that.
+
+    With ``key_hash`` (and no viewer), for the holder of that API key, looked up in the
+    same statement: the answer's ``viewer`` is the holder, None for a wrong or revoked
+    key (and then nothing else is found). ``path`` must then name its entity."""
+    if direction not in ("UPSTREAM", "DOWNSTREAM"):
+        raise ValueError(f"one walk goes UPSTREAM or DOWNSTREAM, not {direction!r}")
+    named = artifacts.path_params(viewer, path)
+    if named is None:
+        if key_hash is None:
+            return ArtifactLineage(None)
+        return ArtifactLineage(None, viewer=await accounts.viewer_by_key_hash_or_none(db, key_hash))
+    kind, params = named
+    if key_hash is not None:
+        del params["member_entity_ids"]  # the key's holder's, read in the statement
+        params["key_hash"] = key_hash
+    records = await db.fetch(
+        sql.artifact_with_lineage(kind, producer, run_read, artifact_read, key_hash is not None),
+        direction=direction,
+        depth=depth,
+        lim=limit,
+        **params,
+    )
+    holder = None
+    if key_hash is not None:
+        holder, records = accounts.split_key_holder(records)
+        if holder is None:
+            return ArtifactLineage(None)
+        viewer = holder
+    if not records:
+        return ArtifactLineage(None, viewer=holder)
+    version = walk = None
+    for r in records:
+        if r["id"] is not None:
+            version = r
+        else:
+            walk = r
+    if version is None or walk is None:
+        return ArtifactLineage(None, viewer=holder)
+    found = artifacts.ARTIFACT_ROW.one(version)
+    producer_found = None
+    if producer and version["producer_id"] is not None:
+        producer_found = artifacts.PRODUCER_ROW.one(version)
+    walked = _graph((ARTIFACT, found.id), direction, walk)
+    if walk["rows_included"]:
+        run_rows = _array_rows(walk, RUN, run_read)
+        artifact_rows = _array_rows(walk, ARTIFACT, artifact_read)
+    else:  # a big walk: its rows as the lineage loader reads them, both kinds at once
+        run_ids = [pk for kind_of, pk in walked.nodes if kind_of == RUN]
+        artifact_ids = [pk for kind_of, pk in walked.nodes if kind_of != RUN]
+        run_rows, artifact_rows = await asyncio.gather(
+            node_rows(db, viewer, RUN, run_ids, run_read),
+            node_rows(db, viewer, ARTIFACT, artifact_ids, artifact_read),
+        )
+    return ArtifactLineage(found, producer_found, walked, run_rows, artifact_rows, holder)
+
+
+def _array_rows(record: Record, kind: str, read: frozenset[str]) -> dict[int, Any]:
+    """The rows of ``kind`` by id from sql.artifact_with_lineage's arrays (the fields not
+    read None, as node_rows leaves them)."""
+    prefix = sql.RUN_PREFIX if kind == RUN else sql.ARTIFACT_PREFIX
+    ids = record[prefix + "id"]
+    if not ids:
+        return {}
+    present = sql.node_array_columns(kind, read)
+    fields = runs.RUN_ROW.fields if kind == RUN else artifacts.ARTIFACT_ROW.fields
+    columns = [record[prefix + n] if n in present else repeat(None) for n in fields]
+    make: Any = runs.RunRow if kind == RUN else artifacts.ArtifactRow
+    return dict(zip(ids, map(make, *columns), strict=False))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from server.domain.sql.graph import ROWS_WITH_WALK
 from tests.fixtures.service import Api
 from tests.resolvers.lineage.lab import Lab
 
@@ -53,6 +54,15 @@ LINEAGE = """query($p: String!) { run(path: $p) { lineage(direction: DOWNSTREAM,
 LINEAGE_ROUND_TRIPS = 1 + 1 + 1 + 2 + 2
 
 
+# The same walk from an artifact: artifact(path) reads a lineage field right under it
+# ahead, so the key, the version, the walk and (up to sql.graph.ROWS_WITH_WALK nodes) the
+# nodes' rows are one statement; past that, the rows follow, one query per kind.
+ARTIFACT_LINEAGE = """query($p: String!) { artifact(path: $p) {
+  lineage(direction: DOWNSTREAM, depth: 20, limit: 10000) { truncated edges { source target kind }
+  nodes { __typename ... on Run { runId } ... on Artifact { name } } } } }"""
+ARTIFACT_LINEAGE_ROUND_TRIPS = {"small": 1, "big": 1 + 2}
+
+
 async def grow_fan_out(lab: Lab, outputs: range) -> None:
     """Run "root" logs one artifact per index; each is used by 5 runs; each of those logs 2."""
     for i in outputs:  # in root's log order, so out0, out1, ... are oldest first
@@ -71,7 +81,8 @@ async def grow_fan_out(lab: Lab, outputs: range) -> None:
 async def test_round_trips_depend_on_nesting_not_on_graph_size(api: Api, make_user: Any) -> None:
     user = await make_user("n1")
     lab = await Lab.open(api, user)
-    await lab.run("root").flush()
+    await lab.run("root", "maker").log("maker", "seed").flush()
+    await lab.use("root", lab.art("seed")).flush()  # upstream of root: no change below
     # 32 outputs: 513 nodes in the lineage; then 64 outputs (twice as big): 1025 nodes
     for outputs in (range(0, 32), range(32, 64)):
         await grow_fan_out(lab, outputs)
@@ -99,3 +110,14 @@ async def test_round_trips_depend_on_nesting_not_on_graph_size(api: Api, make_us
         ]
         assert sorted(set(used_by)) == [0, 5]
         assert n == LINEAGE_ROUND_TRIPS, (size, n)
+
+        # from one of root's outputs (1 + 5 + 10 nodes): one statement
+        start = lab.art(f"out{outputs.start}")
+        n, data = await count_queries(api, ARTIFACT_LINEAGE, {"p": start}, user.key)
+        assert len(data["artifact"]["lineage"]["nodes"]) == 1 + 5 + 10
+        assert n == ARTIFACT_LINEAGE_ROUND_TRIPS["small"], (size, n)
+        # from seed, which root used: root's lineage and seed, past ROWS_WITH_WALK
+        n, data = await count_queries(api, ARTIFACT_LINEAGE, {"p": lab.art("seed")}, user.key)
+        assert len(data["artifact"]["lineage"]["nodes"]) == 1 + len(lineage["nodes"])
+        assert len(data["artifact"]["lineage"]["nodes"]) > ROWS_WITH_WALK
+        assert n == ARTIFACT_LINEAGE_ROUND_TRIPS["big"], (size, n)

@@ -78,6 +78,18 @@ FAMILIES: dict[Callable[..., Statement], list[tuple[Any, ...]]] = {
         for kind, names in graph.NODE_COLUMNS.items()
         for read in (frozenset(), frozenset({"name", "entity_name"}), frozenset(names))
     ],
+    # tests/resolvers/lineage/test_lineage_ahead.py: against the lineage loader
+    graph.artifact_with_lineage: [
+        (kind, producer, read, read, key_holder)
+        for kind in ("latest", "index", "alias")
+        for producer in BOOLS
+        for read in (
+            frozenset(),
+            frozenset({"name", "entity_name"}),
+            frozenset(graph.NODE_COLUMNS["Run"]) | frozenset(graph.NODE_COLUMNS["Artifact"]),
+        )
+        for key_holder in BOOLS
+    ],
 }
 
 

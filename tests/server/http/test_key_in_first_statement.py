@@ -21,6 +21,11 @@ SHAPES = {
                        usedBy(first: 50) { edges { node { runId } } } } }""",
     "producer": "query($a: String!) { artifact(path: $a) { name loggedBy { runId } } }",
     "alone": "query($a: String!) { artifact(path: $a) { name } }",
+    # with its lineage walked, and the nodes' rows read, in the same statement
+    "lineage": """query($a: String!) { artifact(path: $a) { name loggedBy { runId }
+                    lineage(direction: DOWNSTREAM, depth: 20) { truncated
+                      nodes { __typename ... on Run { runId } ... on Artifact { name } }
+                      edges { kind } } } }""",
 }
 WRONG_KEY = "lin_000000000000_not-a-key"
 
@@ -65,6 +70,15 @@ async def test_each_shape_answers_its_members_in_one_round_trip(
         assert data["artifact"]["loggedBy"] == {"runId": "train"}
     if shape == "read-ahead":
         assert data["artifact"]["usedBy"]["edges"] == [{"node": {"runId": "eval"}}]
+    if shape == "lineage":
+        assert data["artifact"]["lineage"] == {
+            "truncated": False,
+            "nodes": [
+                {"__typename": "Artifact", "name": "model"},
+                {"__typename": "Run", "runId": "eval"},
+            ],
+            "edges": [{"kind": "USED"}],
+        }
 
 
 @pytest.mark.parametrize("shape", SHAPES)
