@@ -144,3 +144,23 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- The edges' indexes by either end also carry the other end and its project: a hop of the
+-- walk (and a page of one-hop connections, server/domain/sql/lineage.py) reads
+-- every column it needs from the index (an index-only scan) instead of visiting a table
+-- page per edge: 4,659 uses of one popular version lie on ~1,000 pages. Same keys, same
+-- number of indexes to keep up on each write, entries 8-16 bytes wider.
+CREATE INDEX artifact_uses_by_version_wide ON artifact_uses (version_id, seq)
+    INCLUDE (run_id, run_project_id);
+CREATE INDEX artifact_uses_by_run_wide ON artifact_uses (run_id, seq)
+    INCLUDE (version_id, version_project_id);
+CREATE INDEX artifact_logs_by_version_wide ON artifact_logs (version_id, run_id)
+    INCLUDE (run_project_id);
+CREATE INDEX artifact_logs_by_run_wide ON artifact_logs (run_id, seq)
+    INCLUDE (version_id, version_project_id);
+DROP INDEX artifact_uses_by_version, artifact_uses_by_run, artifact_logs_by_version,
+    artifact_logs_by_run;
+ALTER INDEX artifact_uses_by_version_wide RENAME TO artifact_uses_by_version;
+ALTER INDEX artifact_uses_by_run_wide RENAME TO artifact_uses_by_run;
+ALTER INDEX artifact_logs_by_version_wide RENAME TO artifact_logs_by_version;
+ALTER INDEX artifact_logs_by_run_wide RENAME TO artifact_logs_by_run;
