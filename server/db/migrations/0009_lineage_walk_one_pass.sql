@@ -52,7 +52,8 @@ BEGIN
     IF kind = 'Run' THEN seen_runs := frontier; ELSE seen_versions := frontier; END IF;
     WHILE cardinality(frontier) > 0 LOOP
         last := truncated OR hop >= max_depth;
-        room := CASE WHEN last THEN 0 ELSE node_limit - cardinality(nodes) END;
+        -- (never below 0: a limit of 0 or less keeps the start alone, as 0008 did)
+        room := CASE WHEN last THEN 0 ELSE greatest(node_limit - cardinality(nodes), 0) END;
         known := CASE WHEN kind = 'Run' THEN seen_versions ELSE seen_runs END;
         -- (a: frontier node, b: the readable node one edge away, k: b when seen before);
         -- the four statements differ only in the table and columns they read. The

@@ -26,7 +26,7 @@ from tests.resolvers.lineage.lab import Lab
 
 OLD = "0008_lineage_walk_cut_once.sql"
 DEPTHS = (0, 1, 2, 3, 5, 100)
-LIMITS = (1, 2, 3, 5, 8, 13, 10_000)
+LIMITS = (0, 1, 2, 3, 5, 8, 13, 10_000)  # 0: not from the API, but callable
 # every (direction, depth, limit) of a start and viewer in one statement, as the service
 # batches the walks of a request (server/domain/sql/graph.py)
 WALKS = """SELECT w.nodes, w.hop_ends, w.edge_near, w.edge_far, w.edge_ends, w.truncated
