@@ -1,0 +1,157 @@
+"""lineage_walk, the walk inside Postgres, against the version it replaced: migration 0009
+rewrote each hop's statement for speed and must give the very same answers (the same
+nodes in the same order, hop ends, edges in the same order, edge ends and truncated) for
+every start, direction, depth, limit and viewer.
+
+The function of migration 0008 is created here as it was (a session's temporary function,
+so the shared test database keeps no trace of it) and both walk a random graph built
+through the API: two projects of a team, one of them private, with cross-project uses,
+versions used by many runs, runs that use what came after them (cycles), and nodes reached
+by paths of different lengths.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tests.fixtures.service import Api
+from tests.resolvers.lineage.lab import Lab
+
+OLD = "0008_lineage_walk_cut_once.sql"
+DEPTHS = (0, 1, 2, 3, 5, 100)
+LIMITS = (0, 1, 2, 3, 5, 8, 13, 10_000)  # 0: not from the API, but callable
+# every (direction, depth, limit) of a start and viewer in one statement, as the service
+# batches the walks of a request (server/domain/sql/graph.py)
+WALKS = """SELECT w.nodes, w.hop_ends, w.edge_near, w.edge_far, w.edge_ends, w.truncated
+             FROM unnest($1::text[], $2::int[], $3::int[]) WITH ORDINALITY AS s(dir, depth, lim, n)
+            CROSS JOIN LATERAL {function}($4, $5, s.dir, s.depth, s.lim, $6::bigint[]) w
+            ORDER BY s.n"""
+
+
+@dataclass
+class Graph:
+    runs: list[int]  # row ids
+    versions: list[int]
+    team: int  # the entity id of the team owning both projects
+
+
+async def random_graph(api: Api, user: Any, conn: asyncpg.Connection, seed: int) -> Graph:
+    rng = random.Random(seed)
+    team = await api.team_with(user, prefix="walkteam")
+    public = await Lab.open(api, user, "PUBLIC", entity=team)
+    private = await Lab.open(api, user, "PRIVATE", entity=team)
+    runs = [(public if rng.random() < 0.7 else private, f"r{i}") for i in range(40)]
+    for lab, run in runs:
+        lab.run(run)
+    await public.flush()
+    await private.flush()
+    queue = public  # every write below names its run's path, so one queue keeps the order
+    artifacts: list[str] = []
+    popular: list[str] = []  # used by many runs
+    versions: dict[tuple[str, str], int] = {}  # (project, name) -> versions logged
+    for lab, run in runs:
+        path = lab.run_path(run)
+        used = rng.sample(artifacts, min(len(artifacts), rng.randint(0, 3)))
+        used += rng.sample(popular, min(len(popular), rng.randint(0, 2)))
+        for artifact in dict.fromkeys(used):  # from either project
+            queue.use(run, artifact, run=path)
+        for _ in range(rng.randint(1, 3)):
+            # mostly a new collection, sometimes a new version of one logged before
+            mine = [name for project, name in versions if project == lab.project]
+            name = rng.choice(mine) if mine and rng.random() < 0.2 else f"a{len(artifacts)}"
+            queue.log(run, name, run=path)
+            index = versions.get((lab.project, name), 0)
+            versions[(lab.project, name)] = index + 1
+            artifacts.append(lab.art(name, f"v{index}"))
+            if rng.random() < 0.15:
+                popular.append(artifacts[-1])
+    for lab, run in rng.sample(runs, 8):  # uses of what was logged after the run: cycles
+        for artifact in rng.sample(artifacts[-40:], 2):
+            queue.use(run, artifact, run=lab.run_path(run))
+    await queue.flush()
+    of_team = "JOIN projects p ON p.id = x.project_id JOIN entities e ON e.id = p.entity_id"
+    return Graph(
+        runs=[r["id"] for r in await conn.fetch(
+            f"SELECT x.id FROM runs x {of_team} WHERE e.name = $1 ORDER BY x.id", team)],
+        versions=[r["id"] for r in await conn.fetch(
+            f"SELECT x.id FROM artifact_versions x {of_team} WHERE e.name = $1 ORDER BY x.id",
+            team)],
+        team=await conn.fetchval("SELECT id FROM entities WHERE name = $1", team),
+    )  # fmt: skip
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(database_url)
+    old = resources.files("server.db").joinpath("migrations", OLD).read_text()
+    assert "CREATE OR REPLACE FUNCTION lineage_walk(" in old
+    await connection.execute(
+        old.replace("CREATE OR REPLACE FUNCTION lineage_walk(", "CREATE FUNCTION pg_temp.old_walk(")
+    )
+    yield connection
+    await connection.close()
+
+
+def _hops(row: asyncpg.Record) -> list[list[int]]:
+    """A walk's nodes by hop."""
+    ends = [0, *row["hop_ends"]]
+    return [row["nodes"][ends[i] : ends[i + 1]] for i in range(len(ends) - 1)]
+
+
+def _back_edges(row: asyncpg.Record, hop: int) -> int:
+    """How many edges of ``hop`` reach nodes found before it (of the kind it reaches)."""
+    hops = _hops(row)
+    ends = [0, *row["edge_ends"]]
+    earlier = {n for i in range(hop + 1) if i % 2 == (hop + 1) % 2 for n in hops[i]}
+    return sum(1 for far in row["edge_far"][ends[hop] : ends[hop + 1]] if far in earlier)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_the_walk_answers_as_the_walk_it_replaced(
+    api: Api, make_user: Any, conn: asyncpg.Connection, seed: int
+) -> None:
+    graph = await random_graph(api, await make_user("walker"), conn, seed)
+    assert len(graph.runs) == 40
+    assert len(graph.versions) >= 60
+    combos = [(d, depth, lim) for d in ("DOWNSTREAM", "UPSTREAM") for depth in DEPTHS
+              for lim in LIMITS]  # fmt: skip
+    columns = [list(c) for c in zip(*combos, strict=True)]
+    new_walks = await conn.prepare(WALKS.format(function="lineage_walk"))
+    old_walks = await conn.prepare(WALKS.format(function="pg_temp.old_walk"))
+    compared = back = cut_with_back_edges = hidden = 0
+    for kind, ids in (("Run", graph.runs), ("Artifact", graph.versions)):
+        for start in ids:
+            answers = []
+            for members in ([], [graph.team]):  # an outsider, then a member of the team
+                args = (*columns, kind, start, members)
+                new, old = await new_walks.fetch(*args), await old_walks.fetch(*args)
+                assert [tuple(r) for r in new] == [tuple(r) for r in old], (kind, start, members)
+                compared += len(new)
+                answers.append([tuple(r) for r in new])
+                whole = {
+                    (d, depth): r
+                    for (d, depth, lim), r in zip(combos, new, strict=True)
+                    if lim > 100
+                }
+                for (d, depth, _), row in zip(combos, new, strict=True):
+                    back += any(_back_edges(row, h) for h in range(len(row["edge_ends"])))
+                    # cut by the limit inside a hop that also has edges back to older nodes
+                    last = len(row["hop_ends"]) - 1
+                    full = _hops(whole[(d, depth)])
+                    cut = last < len(full) and len(_hops(row)[last]) < len(full[last])
+                    cut_with_back_edges += cut and _back_edges(row, last - 1) > 0
+            hidden += answers[0] != answers[1]
+    assert compared == len(combos) * 2 * (len(graph.runs) + len(graph.versions))
+    # the graph has what makes a walk hard: edges back to nodes found at an earlier hop,
+    # also in the hop where the limit cut the walk, and private nodes an outsider's walk
+    # leaves out
+    assert back > 100, back
+    assert cut_with_back_edges > 10, cut_with_back_edges
+    assert hidden > 10, hidden
