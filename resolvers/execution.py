@@ -22,8 +22,7 @@ relies on in graphql-core and strawberry is checked on import (execution_guard.p
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
 from functools import lru_cache, partial
 from operator import attrgetter
@@ -57,6 +56,7 @@ from resolvers.batching import (
 )
 from resolvers.execution_guard import STRAWBERRY_DEFINITION, check_libraries
 from resolvers.fields import BATCH_RESOLVER, PLAIN_GETTER, ROW_ACCESS, ROW_GETTER, RowViews
+from resolvers.together import together
 
 check_libraries()
 
@@ -423,7 +423,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     batch.call(self._bind(batch), [d.source for d in items])
                     for batch, items in groups.items()
                 ]
-                results = await _together(calls)
+                results = await together(calls)
                 COLLECTED.start()  # from here to the end of the loop body nothing awaits
                 for (batch, items), values in zip(groups.items(), results, strict=True):
                     for item, value in zip(items, values, strict=True):
@@ -660,32 +660,6 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
 def _same(value: Any) -> Any:
     return value
-
-
-async def _together(calls: list[Coroutine[Any, Any, Any]]) -> list[Any]:
-    """Every call's result, the calls running concurrently as ``asyncio.gather`` runs
-    them, with one task (and the gathering future) fewer: the first call runs in this
-    coroutine, the others as tasks made before it starts, so their first loads join the
-    same loader batches. Q1's two batched fields (loggedBy, usedBy) answered from primed
-    loaders spent more on gather's tasks than on their own work. On an error the others'
-    outcomes are still retrieved (and cancelled with this one)."""
-    if len(calls) == 1:
-        return [await calls[0]]
-    tasks = [asyncio.ensure_future(call) for call in calls[1:]]
-    try:
-        first = await calls[0]
-        return [first, *[await task for task in tasks]]
-    except BaseException as exc:
-        for task in tasks:
-            if not task.done() and isinstance(exc, asyncio.CancelledError):
-                task.cancel()
-            task.add_done_callback(_retrieve)
-        raise
-
-
-def _retrieve(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled():
-        task.exception()
 
 
 def fast_execution_context(*types: type) -> type[FastExecutionContext]:

@@ -34,6 +34,7 @@ from server.http.documents import DocumentCache
 from server.http.graphql import graphql_endpoint
 from server.http.health import ReadinessChecks, healthz, readyz
 from server.http.metrics import MULTIPROCESS, Metrics, metrics_endpoint
+from server.http.onewrite import one_write
 from server.secret import signing_secret
 from server.settings import Settings
 from server.storage.factory import open_store
@@ -165,7 +166,7 @@ class LineageApp(Starlette):
         ):
             scope["app"] = self
             response = await graphql_endpoint(Request(scope, receive, send))
-            await response(scope, receive, send)
+            await one_write(send, response(scope, receive, send))
             return
         await super().__call__(scope, receive, send)
 

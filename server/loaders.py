@@ -9,7 +9,7 @@ as None, exactly like a row that does not exist, and lists and counts leave it o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TypeVar
@@ -35,6 +35,29 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
+class Loader(DataLoader[K, V]):
+    """strawberry's DataLoader, except that ``load_many`` of keys whose values are all in
+    already (primed by an earlier statement, or loaded before) is a finished future:
+    awaiting it does not wait. Its own load_many gathers the keys' futures, and a gather
+    only finishes a loop turn later, even when every future is done."""
+
+    def load_many(self, keys: Iterable[K]) -> Awaitable[list[V]]:
+        futures = [self.load(key) for key in keys]
+        values: list[V] = []
+        for future in futures:
+            if (
+                not isinstance(future, asyncio.Future)
+                or not future.done()
+                or future.cancelled()
+                or future.exception() is not None
+            ):
+                return asyncio.gather(*futures)
+            values.append(future.result())
+        found: asyncio.Future[list[V]] = self.loop.create_future()
+        found.set_result(values)
+        return found
+
+
 def by_key_loader(
     fetch: Callable[[Sequence[K]], Awaitable[dict[K, V]]],
 ) -> DataLoader[K, V | None]:
@@ -42,7 +65,7 @@ def by_key_loader(
         found = await fetch(keys)
         return [found.get(k) for k in keys]
 
-    return DataLoader(load_fn=load)
+    return Loader(load_fn=load)
 
 
 def count_loader(fetch: Callable[[Sequence[K]], Awaitable[dict[K, int]]]) -> DataLoader[K, int]:
@@ -52,13 +75,13 @@ def count_loader(fetch: Callable[[Sequence[K]], Awaitable[dict[K, int]]]) -> Dat
         found = await fetch(keys)
         return [found.get(k, 0) for k in keys]
 
-    return DataLoader(load_fn=load)
+    return Loader(load_fn=load)
 
 
 def page_loader(
     fetch: Callable[[Sequence[PageKey]], Awaitable[list[Slice[V]]]],
 ) -> DataLoader[PageKey, Slice[V]]:
-    return DataLoader(load_fn=fetch)
+    return Loader(load_fn=fetch)
 
 
 @dataclass(frozen=True)
@@ -242,13 +265,13 @@ class Loaders:
         async def load(keys: list[lineage.HopKey]) -> list[lineage.HopPage]:
             return await lineage.hop_pages(self.db, self.viewer, hop, keys)
 
-        return DataLoader(load_fn=load)
+        return Loader(load_fn=load)
 
     def _hop_counts(self, hop: lineage.Hop) -> DataLoader[tuple[int, str | None], int]:
         async def load(keys: list[tuple[int, str | None]]) -> list[int]:
             return await lineage.hop_counts(self.db, self.viewer, hop, keys)
 
-        return DataLoader(load_fn=load)
+        return Loader(load_fn=load)
 
     @cached_property
     def lineage(self) -> DataLoader[LineageKey, LineageRows]:
@@ -284,4 +307,4 @@ class Loaders:
                 for k, g in zip(keys, graphs, strict=True)
             ]
 
-        return DataLoader(load_fn=load)
+        return Loader(load_fn=load)
