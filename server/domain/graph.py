@@ -213,11 +213,11 @@ async def node_rows(
     their key and access fields; the others None."""
     if not ids:
         return {}
-    records = await db.fetch(
+    record = await db.fetchrow(
         sql.node_rows(kind, read), ids=list(ids), member_entity_ids=access.member_entity_ids(viewer)
     )
-    rows = (runs.RUN_ROW if kind == RUN else artifacts.ARTIFACT_ROW).all(records)
-    return {row.id: row for row in rows}
+    assert record is not None  # an aggregate's one row
+    return _rows_of_arrays(record, kind, read, "")
 
 
 async def _edges_between(db: Queryable, nodes: list[NodeKey]) -> list[Edge]:
@@ -324,7 +324,13 @@ async def find_artifact_with_lineage(
 def _array_rows(record: Record, kind: str, read: frozenset[str]) -> dict[int, Any]:
     """The rows of ``kind`` by id from sql.artifact_with_lineage's arrays (the fields not
     read None, as node_rows leaves them)."""
-    prefix = sql.RUN_PREFIX if kind == RUN else sql.ARTIFACT_PREFIX
+    return _rows_of_arrays(
+        record, kind, read, sql.RUN_PREFIX if kind == RUN else sql.ARTIFACT_PREFIX
+    )
+
+
+def _rows_of_arrays(record: Record, kind: str, read: frozenset[str], prefix: str) -> dict[int, Any]:
+    """The rows of ``kind`` by id from the arrays ``<prefix><field>`` of ``record``."""
     ids = record[prefix + "id"]
     if not ids:
         return {}
