@@ -4,6 +4,8 @@ server/domain/lineage.py and server/domain/graph.py, batched by the DataLoaders)
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import repeat
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from graphql import FieldNode
@@ -127,6 +129,9 @@ def _read(
     return frozenset(read)
 
 
+_GLOBAL_ID = attrgetter("global_id")
+
+
 async def lineage_graph(
     info: Info, kind: str, pk: int, direction: str, depth: int, limit: int
 ) -> Any:
@@ -145,26 +150,34 @@ async def lineage_graph(
     # global ids of the nodes returned, by kind and row id
     ids: dict[str, dict[int, str]] = {graph.RUN: {}, graph.ARTIFACT: {}}
     run_ids, artifact_ids = ids[graph.RUN], ids[graph.ARTIFACT]
-    for kind_of, row_id in found.graph.nodes:
+    for kind_of, hop in found.graph.node_groups():
         # a row may have vanished (deleted, made private) since the walk
+        cls: type
+        by_id: dict[int, Any]
         if kind_of == graph.RUN:
-            if (run := runs.get(row_id)) is not None:
-                classes.append(Run)
-                rows.append(run)
-                run_ids[row_id] = run.global_id
-        elif (artifact := artifacts.get(row_id)) is not None:
-            classes.append(Artifact)
-            rows.append(artifact)
-            artifact_ids[row_id] = artifact.global_id
+            cls, by_id, global_ids = Run, runs, run_ids
+        else:
+            cls, by_id, global_ids = Artifact, artifacts, artifact_ids
+        present = [row for row in map(by_id.get, hop) if row is not None]
+        rows += present
+        classes += [cls] * len(present)
+        if len(present) == len(hop):
+            global_ids.update(zip(hop, map(_GLOBAL_ID, present), strict=True))
+        else:
+            global_ids.update((row.id, row.global_id) for row in present)
     edges: list[tuple[str, str, str]] = []
     if found.graph.edge_hops is not None:  # one walk's graph: its edges by hop
         for source_kind, target_kind, edge_kind, sources, targets in found.graph.edge_hops:
-            source_id, target_id = ids[source_kind].get, ids[target_kind].get
-            edges += [
-                (a, b, edge_kind)
-                for s, t in zip(sources, targets, strict=True)
-                if (a := source_id(s)) is not None and (b := target_id(t)) is not None
-            ]
+            near: list[str | None] = list(map(ids[source_kind].get, sources))
+            far: list[str | None] = list(map(ids[target_kind].get, targets))
+            if None in near or None in far:  # an end vanished: not an edge of the answer
+                edges += [
+                    (s, t, edge_kind)
+                    for s, t in zip(near, far, strict=True)
+                    if s is not None and t is not None
+                ]
+            else:  # every end found: the edge tuples made in C
+                edges += zip(near, far, repeat(edge_kind))  # type: ignore[arg-type]
     else:
         edges = [
             (a, b, edge_kind)
