@@ -61,7 +61,10 @@ BEGIN
         -- The aggregates share one sort by (b, a) (Postgres sorts once for them all).
         -- `hidden` looks up, by id, the projects of the new nodes (and of the start, which
         -- the caller may not be able to read) and keeps those the viewer may not read: the
-        -- nodes seen before were read through an edge of their own project.
+        -- nodes seen before were read through an edge of their own project. The ids are
+        -- made distinct first: where `projects` is small enough for Postgres to scan it
+        -- instead of its index, each row is compared with every id of the array (a hop of
+        -- 4,659 edges took 1.4x as long as 0009's among 101 projects, 1.03x distinct).
         home := CASE WHEN (kind = 'Run') = (start_kind = 'Run') THEN NULL ELSE start_id END;
         IF downstream AND kind = 'Artifact' THEN
             SELECT coalesce(array_agg(a ORDER BY b, a), '{}'),
@@ -71,7 +74,7 @@ BEGIN
                    count(k),
                    array_agg(p ORDER BY b, a),
                    ARRAY(SELECT q.id FROM projects q
-                          WHERE q.id = ANY(array_agg(p) FILTER (WHERE k IS NULL OR b = home))
+                          WHERE q.id = ANY(array_agg(DISTINCT p) FILTER (WHERE k IS NULL OR b = home))
                             AND (q.visibility <> 'PRIVATE'
                                  OR q.entity_id = ANY(member_entity_ids)) IS NOT TRUE)
               INTO near, far, fresh, found, old, owners, hidden
@@ -86,7 +89,7 @@ BEGIN
                    count(k),
                    array_agg(p ORDER BY b, a),
                    ARRAY(SELECT q.id FROM projects q
-                          WHERE q.id = ANY(array_agg(p) FILTER (WHERE k IS NULL OR b = home))
+                          WHERE q.id = ANY(array_agg(DISTINCT p) FILTER (WHERE k IS NULL OR b = home))
                             AND (q.visibility <> 'PRIVATE'
                                  OR q.entity_id = ANY(member_entity_ids)) IS NOT TRUE)
               INTO near, far, fresh, found, old, owners, hidden
@@ -101,7 +104,7 @@ BEGIN
                    count(k),
                    array_agg(p ORDER BY b, a),
                    ARRAY(SELECT q.id FROM projects q
-                          WHERE q.id = ANY(array_agg(p) FILTER (WHERE k IS NULL OR b = home))
+                          WHERE q.id = ANY(array_agg(DISTINCT p) FILTER (WHERE k IS NULL OR b = home))
                             AND (q.visibility <> 'PRIVATE'
                                  OR q.entity_id = ANY(member_entity_ids)) IS NOT TRUE)
               INTO near, far, fresh, found, old, owners, hidden
@@ -116,7 +119,7 @@ BEGIN
                    count(k),
                    array_agg(p ORDER BY b, a),
                    ARRAY(SELECT q.id FROM projects q
-                          WHERE q.id = ANY(array_agg(p) FILTER (WHERE k IS NULL OR b = home))
+                          WHERE q.id = ANY(array_agg(DISTINCT p) FILTER (WHERE k IS NULL OR b = home))
                             AND (q.visibility <> 'PRIVATE'
                                  OR q.entity_id = ANY(member_entity_ids)) IS NOT TRUE)
               INTO near, far, fresh, found, old, owners, hidden
