@@ -1,13 +1,15 @@
-"""lineage_walk, the walk inside Postgres, against the version it replaced: migration 0009
-rewrote each hop's statement for speed and must give the very same answers (the same
-nodes in the same order, hop ends, edges in the same order, edge ends and truncated) for
-every start, direction, depth, limit and viewer.
+"""lineage_walk, the walk inside Postgres, against the version it replaced: migration 0010
+changed how each hop keeps the nodes the viewer may read (projects looked up by id instead
+of a join with every project) and must give the very same answers (the same nodes in the
+same order, hop ends, edges in the same order, edge ends and truncated) for every start,
+direction, depth, limit and viewer.
 
-The function of migration 0008 is created here as it was (a session's temporary function,
+The function of migration 0009 is created here as it was (a session's temporary function,
 so the shared test database keeps no trace of it) and both walk a random graph built
-through the API: two projects of a team, one of them private, with cross-project uses,
+through the API: projects of a team, one of them private, with cross-project uses,
 versions used by many runs, runs that use what came after them (cycles), and nodes reached
-by paths of different lengths.
+by paths of different lengths; and the same spread over projects of every visibility of
+two teams and of the user, among many projects the graph does not use.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import pytest
 from tests.fixtures.service import Api
 from tests.resolvers.lineage.lab import Lab
 
-OLD = "0008_lineage_walk_cut_once.sql"
+OLD = "0009_lineage_walk_one_pass.sql"
 DEPTHS = (0, 1, 2, 3, 5, 100)
 LIMITS = (0, 1, 2, 3, 5, 8, 13, 10_000)  # 0: not from the API, but callable
 # every (direction, depth, limit) of a start and viewer in one statement, as the service
@@ -39,19 +41,32 @@ WALKS = """SELECT w.nodes, w.hop_ends, w.edge_near, w.edge_far, w.edge_ends, w.t
 class Graph:
     runs: list[int]  # row ids
     versions: list[int]
-    team: int  # the entity id of the team owning both projects
+    team: int  # the entity id of the team owning the public and the private project
+    other: int  # the entity id of the second team (projects of every visibility, if many)
 
 
-async def random_graph(api: Api, user: Any, conn: asyncpg.Connection, seed: int) -> Graph:
+async def random_graph(
+    api: Api, user: Any, conn: asyncpg.Connection, seed: int, many: bool = False
+) -> Graph:
     rng = random.Random(seed)
     team = await api.team_with(user, prefix="walkteam")
+    other = await api.team_with(user, prefix="walkother")
     public = await Lab.open(api, user, "PUBLIC", entity=team)
     private = await Lab.open(api, user, "PRIVATE", entity=team)
-    runs = [(public if rng.random() < 0.7 else private, f"r{i}") for i in range(40)]
+    labs = [public] * 7 + [private] * 3
+    if many:  # runs also in every visibility of both teams and the user's own projects
+        labs = [public, private]
+        for entity in (team, other, user.name):
+            for visibility in ("PUBLIC", "PRIVATE", "OPEN"):
+                labs.append(await Lab.open(api, user, visibility, entity=entity))
+        for i in range(30):  # projects with nothing in them
+            await Lab.open(api, user, ("PUBLIC", "PRIVATE", "OPEN")[i % 3],
+                           entity=(team, other, user.name)[i % 3])  # fmt: skip
+    runs = [(rng.choice(labs), f"r{i}") for i in range(40)]
     for lab, run in runs:
         lab.run(run)
-    await public.flush()
-    await private.flush()
+    for lab in {id(lab): lab for lab in labs}.values():
+        await lab.flush()
     queue = public  # every write below names its run's path, so one queue keeps the order
     artifacts: list[str] = []
     popular: list[str] = []  # used by many runs
@@ -77,13 +92,15 @@ async def random_graph(api: Api, user: Any, conn: asyncpg.Connection, seed: int)
             queue.use(run, artifact, run=lab.run_path(run))
     await queue.flush()
     of_team = "JOIN projects p ON p.id = x.project_id JOIN entities e ON e.id = p.entity_id"
+    owners = [team, other, user.name]
     return Graph(
         runs=[r["id"] for r in await conn.fetch(
-            f"SELECT x.id FROM runs x {of_team} WHERE e.name = $1 ORDER BY x.id", team)],
+            f"SELECT x.id FROM runs x {of_team} WHERE e.name = ANY($1) ORDER BY x.id", owners)],
         versions=[r["id"] for r in await conn.fetch(
-            f"SELECT x.id FROM artifact_versions x {of_team} WHERE e.name = $1 ORDER BY x.id",
-            team)],
+            f"SELECT x.id FROM artifact_versions x {of_team} WHERE e.name = ANY($1) ORDER BY x.id",
+            owners)],
         team=await conn.fetchval("SELECT id FROM entities WHERE name = $1", team),
+        other=await conn.fetchval("SELECT id FROM entities WHERE name = $1", other),
     )  # fmt: skip
 
 
@@ -113,11 +130,11 @@ def _back_edges(row: asyncpg.Record, hop: int) -> int:
     return sum(1 for far in row["edge_far"][ends[hop] : ends[hop + 1]] if far in earlier)
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize(("seed", "many"), [(1, False), (2, False), (3, True), (4, True)])
 async def test_the_walk_answers_as_the_walk_it_replaced(
-    api: Api, make_user: Any, conn: asyncpg.Connection, seed: int
+    api: Api, make_user: Any, conn: asyncpg.Connection, seed: int, many: bool
 ) -> None:
-    graph = await random_graph(api, await make_user("walker"), conn, seed)
+    graph = await random_graph(api, await make_user("walker"), conn, seed, many)
     assert len(graph.runs) == 40
     assert len(graph.versions) >= 60
     combos = [(d, depth, lim) for d in ("DOWNSTREAM", "UPSTREAM") for depth in DEPTHS
@@ -125,11 +142,13 @@ async def test_the_walk_answers_as_the_walk_it_replaced(
     columns = [list(c) for c in zip(*combos, strict=True)]
     new_walks = await conn.prepare(WALKS.format(function="lineage_walk"))
     old_walks = await conn.prepare(WALKS.format(function="pg_temp.old_walk"))
-    compared = back = cut_with_back_edges = hidden = 0
+    compared = back = cut_with_back_edges = hidden = hidden_from_member = 0
     for kind, ids in (("Run", graph.runs), ("Artifact", graph.versions)):
         for start in ids:
             answers = []
-            for members in ([], [graph.team]):  # an outsider, then a member of the team
+            # an outsider, then a member of the first team, then of both (many projects)
+            viewers = [[], [graph.team]] + ([[graph.team, graph.other]] if many else [])
+            for members in viewers:
                 args = (*columns, kind, start, members)
                 new, old = await new_walks.fetch(*args), await old_walks.fetch(*args)
                 assert [tuple(r) for r in new] == [tuple(r) for r in old], (kind, start, members)
@@ -148,10 +167,13 @@ async def test_the_walk_answers_as_the_walk_it_replaced(
                     cut = last < len(full) and len(_hops(row)[last]) < len(full[last])
                     cut_with_back_edges += cut and _back_edges(row, last - 1) > 0
             hidden += answers[0] != answers[1]
-    assert compared == len(combos) * 2 * (len(graph.runs) + len(graph.versions))
+            hidden_from_member += answers[1] != answers[-1]
+    assert compared == len(combos) * len(viewers) * (len(graph.runs) + len(graph.versions))
     # the graph has what makes a walk hard: edges back to nodes found at an earlier hop,
     # also in the hop where the limit cut the walk, and private nodes an outsider's walk
     # leaves out
     assert back > 100, back
     assert cut_with_back_edges > 10, cut_with_back_edges
     assert hidden > 10, hidden
+    if many:  # and nodes of the second team's private project a member of the first can't see
+        assert hidden_from_member > 10, hidden_from_member
