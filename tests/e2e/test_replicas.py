@@ -96,7 +96,7 @@ async def keep_committing_new(
 
 
 async def test_two_replicas_share_one_database_and_one_bucket(
-    replica_env: dict[str, str], tmp_path: Path
+    replica_env: dict[str, str], tmp_path: Path, s3_client: Any, s3_bucket: str
 ) -> None:
     first = start_server(tmp_path / "a", replica_env)
     second: Server | None = None
@@ -120,7 +120,21 @@ async def test_two_replicas_share_one_database_and_one_bucket(
         assert set(seen.codes) == {None}, seen.codes
         assert seen.committed <= await versions(second, key)
 
-        # 2. worker items, each handled once across the two workers
+        # 2. worker items, each handled once across the two workers. Part 1 can leave
+        # staged uploads for the sweep (a version another writer committed first): they
+        # must be swept, and the passes that swept them logged, before counting, or part
+        # 2 counts them as its own. What is listed after the snapshot is deleted, and
+        # logged, after it.
+        swept_before = worker_totals(*replicas)["staging_deleted"]
+        listed = await s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="lineage/staging/")
+        left = int(listed.get("KeyCount", 0))
+
+        async def part_one_swept() -> bool:
+            listed = await s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="lineage/staging/")
+            swept = worker_totals(*replicas)["staging_deleted"] - swept_before
+            return int(listed.get("KeyCount", 0)) == 0 and swept >= left
+
+        await wait_until(part_one_swept, 30, "part 1's staged uploads to be swept")
         before = worker_totals(*replicas)
         db = await asyncpg.connect(replica_env["DATABASE_URL"])
         try:
