@@ -100,7 +100,7 @@ class _EnumNames(dict[Any, str]):
         return name
 
 
-def _has_directives(document: Any) -> bool:
+def has_directives(document: Any) -> bool:
     pending = [document]
     while pending:
         node = pending.pop()
@@ -126,7 +126,7 @@ def _shared_plans(context: Any, kind: type) -> dict[Any, Any] | None:
     shareable = plans.get("shareable")
     if shareable is None:
         node = getattr(document, "document", None)
-        shareable = plans["shareable"] = node is not None and not _has_directives(node)
+        shareable = plans["shareable"] = node is not None and not has_directives(node)
     if not shareable:
         return None
     shared: dict[Any, Any] = plans.setdefault(kind, {})

@@ -1,0 +1,203 @@
+"""A query of one root field, run without graphql-core's per-operation machinery.
+
+Most requests are one root field (``artifact(path) { ... }``). For them graphql-core's
+``execute`` builds the executor (checks the schema, walks the document's definitions,
+picks the operation), collects the root fields, runs ``execute_fields`` and
+``execute_field`` (resolve info, arguments, strawberry's resolver wrapper with its
+argument conversion and extension chain) and awaits the field through three coroutine
+layers of its own: a fifth of a one-hop query's server time, the same for every request
+of the document. A ``RootPlan`` is what of that depends on the document alone, worked out
+once per cached document and operation; each request then coerces its variables, makes
+the executor directly, calls the field's resolver as strawberry would (its arguments by
+their Python names, its info) and hands the value to the executor's ``complete_value``,
+which completes it as always (the fast executor's plans, and graphql-core's path with its
+errors for everything they do not cover). Errors are handled as ``execute_field`` handles
+them: located at the field, the field null, or the whole data null for a non-null field.
+
+Anything else takes ``execute``: several root fields, fragments or directives at the
+root, directives anywhere in the document, a mutation or subscription, introspection,
+a resolver that is not a plain async function of simple arguments, a field with
+extensions or permission classes, variables that do not coerce (``execute`` reports
+them). tests/resolvers/test_execution.py compares both paths' answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any, cast
+
+import strawberry
+from graphql import (
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLObjectType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    get_named_type,
+)
+from graphql.execution.collect_fields import FieldDetails, FragmentDetails
+from graphql.execution.executor import default_field_resolver, default_type_resolver
+from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.pyutils import Path
+from strawberry.execution import optimized_is_awaitable
+
+from resolvers.batching import SIMPLE_ARGUMENTS
+from resolvers.execution import has_directives
+from resolvers.execution_guard import STRAWBERRY_DEFINITION
+
+
+@dataclass(frozen=True, slots=True)
+class RootPlan:
+    """What a request of the document needs to run its one root field directly."""
+
+    operation: OperationDefinitionNode
+    fragment_definitions: dict[str, FragmentDefinitionNode]
+    fragments: dict[str, FragmentDetails]
+    root_type: GraphQLObjectType
+    key: str  # the response key
+    details: list[FieldDetails]
+    nodes: list[FieldNode]
+    field_def: GraphQLField
+    definition: Any  # strawberry's field
+    with_self: bool
+    # GraphQL argument name -> the resolver's parameter
+    python_names: dict[str, str]
+    info_name: str | None
+
+
+def root_plan(schema: Any, prepared: Any, operation_name: str | None) -> RootPlan | None:
+    """The plan of the (cached) document's operation, or None: ``execute`` runs it."""
+    plans = getattr(prepared, "plans", None)
+    if not isinstance(plans, dict):
+        return None
+    cache_key: Hashable = ("root plan", operation_name)
+    if cache_key in plans:
+        return cast("RootPlan | None", plans[cache_key])
+    operation = _operation(prepared.document, operation_name)
+    if operation is None:
+        return None  # not kept: a request may name any operation (execute reports it)
+    plan = plans[cache_key] = _make(schema, prepared.document, operation)
+    return plan
+
+
+def _operation(document: Any, name: str | None) -> OperationDefinitionNode | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return operations[0] if len(operations) == 1 else None
+    named = [o for o in operations if o.name is not None and o.name.value == name]
+    return named[0] if len(named) == 1 else None
+
+
+def _make(schema: Any, document: Any, operation: OperationDefinitionNode) -> RootPlan | None:
+    gql_schema: GraphQLSchema = schema._schema
+    if operation.operation is not OperationType.QUERY or has_directives(document):
+        return None
+    if getattr(schema.schema_converter, "_exception_handler_specs", None):
+        return None  # strawberry's resolver wrapper turns some errors into results
+    selections = operation.selection_set.selections
+    root_type = gql_schema.query_type
+    if len(selections) != 1 or not isinstance(selections[0], FieldNode) or root_type is None:
+        return None
+    node = selections[0]
+    field_def = root_type.fields.get(node.name.value)
+    if field_def is None:  # introspection (__typename, __schema, __type) among others
+        return None
+    definition: Any = (field_def.extensions or {}).get(STRAWBERRY_DEFINITION)
+    resolver = getattr(definition, "base_resolver", None)
+    if (
+        resolver is None
+        or definition.extensions
+        or definition.permission_classes
+        or not resolver.is_async
+        or resolver.root_parameter is not None
+        or resolver.parent_parameter is not None
+        or not isinstance(get_named_type(field_def.type), GraphQLObjectType)
+    ):
+        return None
+    python_names = {}
+    for name, argument in field_def.args.items():
+        python = (argument.extensions or {}).get(STRAWBERRY_DEFINITION)
+        if get_named_type(argument.type).name not in SIMPLE_ARGUMENTS or python is None:
+            return None
+        python_names[name] = python.python_name
+    fragment_definitions = {}
+    fragments = {}
+    for definition_node in document.definitions:
+        if isinstance(definition_node, FragmentDefinitionNode):
+            if definition_node.variable_definitions:
+                return None  # fragment variables: execute checks their signatures
+            fragment_definitions[definition_node.name.value] = definition_node
+            fragments[definition_node.name.value] = FragmentDetails(definition_node, None)
+    info = resolver.info_parameter
+    return RootPlan(
+        operation=operation,
+        fragment_definitions=fragment_definitions,
+        fragments=fragments,
+        root_type=root_type,
+        key=node.alias.value if node.alias else node.name.value,
+        details=[FieldDetails(node, None)],
+        nodes=[node],
+        field_def=field_def,
+        definition=definition,
+        with_self=resolver.self_parameter is not None,
+        python_names=python_names,
+        info_name=None if info is None else info.name,
+    )
+
+
+async def run_root_plan(
+    plan: RootPlan,
+    schema: Any,
+    variables: dict[str, Any] | None,
+    context: Any,
+) -> ExecutionResult | None:
+    """The answer, as ``execute`` would give it; None when the variables do not coerce
+    (``execute`` reports that)."""
+    gql_schema = schema._schema
+    variable_values = get_variable_values(
+        gql_schema, plan.operation.variable_definitions or (), variables or {}
+    )
+    if isinstance(variable_values, list):
+        return None
+    executor = schema.execution_context_class(
+        gql_schema,
+        plan.fragment_definitions,
+        plan.fragments,
+        None,
+        context,
+        plan.operation,
+        variable_values,
+        default_field_resolver,
+        default_type_resolver,
+        default_field_resolver,
+        is_awaitable=optimized_is_awaitable,
+    )
+    field_def = plan.field_def
+    return_type = field_def.type
+    path = Path(None, plan.key, plan.root_type.name)
+    info = executor.build_resolve_info(field_def, plan.nodes, plan.root_type, path)
+    try:
+        kwargs: dict[str, Any] = {}
+        if field_def.args or plan.nodes[0].arguments:
+            values = get_argument_values(field_def, plan.nodes[0], variable_values)
+            kwargs = {plan.python_names[name]: value for name, value in values.items()}
+        if plan.info_name is not None:
+            kwargs[plan.info_name] = strawberry.Info(_raw_info=info, _field=plan.definition)
+        resolver = plan.definition.base_resolver
+        value = await (resolver(None, **kwargs) if plan.with_self else resolver(**kwargs))
+        completed = executor.complete_value(return_type, plan.details, info, path, value, None)
+        if executor.is_awaitable(completed):
+            completed = await completed
+    except Exception as raw_error:  # noqa: BLE001 - as execute_field handles it
+        try:
+            executor.handle_field_error(raw_error, return_type, plan.details, path)
+        except GraphQLError as error:  # a non-null field: no data at all
+            executor.collected_errors.add(error, None)
+            return cast("ExecutionResult", executor.build_response(None))
+        completed = None
+    return cast("ExecutionResult", executor.build_response({plan.key: completed}))
