@@ -47,7 +47,7 @@ from graphql.pyutils import Path
 from strawberry.execution import optimized_is_awaitable
 
 from resolvers.batching import SIMPLE_ARGUMENTS
-from resolvers.execution import has_directives
+from resolvers.document_facts import shareable
 from resolvers.execution_guard import STRAWBERRY_DEFINITION
 
 
@@ -81,7 +81,7 @@ def root_plan(schema: Any, prepared: Any, operation_name: str | None) -> RootPla
     operation = _operation(prepared.document, operation_name)
     if operation is None:
         return None  # not kept: a request may name any operation (execute reports it)
-    plan = plans[cache_key] = _make(schema, prepared.document, operation)
+    plan = plans[cache_key] = _make(schema, prepared, operation)
     return plan
 
 
@@ -93,9 +93,10 @@ def _operation(document: Any, name: str | None) -> OperationDefinitionNode | Non
     return named[0] if len(named) == 1 else None
 
 
-def _make(schema: Any, document: Any, operation: OperationDefinitionNode) -> RootPlan | None:
+def _make(schema: Any, prepared: Any, operation: OperationDefinitionNode) -> RootPlan | None:
     gql_schema: GraphQLSchema = schema._schema
-    if operation.operation is not OperationType.QUERY or has_directives(document):
+    document = prepared.document
+    if operation.operation is not OperationType.QUERY or not shareable(prepared):
         return None
     if getattr(schema.schema_converter, "_exception_handler_specs", None):
         return None  # strawberry's resolver wrapper turns some errors into results
