@@ -22,6 +22,7 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from resolvers.document_facts import has_variables
 from resolvers.execution_guard import STRAWBERRY_DEFINITION
 from resolvers.fields import BATCH_RESOLVER
 
@@ -45,7 +46,7 @@ class Batch:
 
     __slots__ = (
         "key", "parent", "node", "field_def", "definition", "batch_resolver", "complete",
-        "nullable",
+        "nullable", "_constant",
     )  # fmt: skip
 
     def __init__(
@@ -66,16 +67,24 @@ class Batch:
         self.batch_resolver = (definition.metadata or {}).get(BATCH_RESOLVER)
         self.complete = complete
         self.nullable = nullable
+        # the arguments by their Python names, when no variable is among them: the same
+        # for every execution (made on the first)
+        self._constant: dict[str, Any] | None = None
 
     def bind(self, executor: StrawberryGraphQLCoreExecutionContext) -> dict[str, Any]:
         """The resolver's keyword arguments in this execution (its arguments by their
         Python names, and its info)."""
-        kwargs: dict[str, Any] = {}
-        if self.field_def.args or self.node.arguments:
-            values = get_argument_values(self.field_def, self.node, executor.variable_values)
-            args = self.field_def.args
-            for name, value in values.items():
-                kwargs[args[name].extensions[STRAWBERRY_DEFINITION].python_name] = value
+        if self._constant is not None:
+            kwargs = dict(self._constant)
+        else:
+            kwargs = {}
+            if self.field_def.args or self.node.arguments:
+                values = get_argument_values(self.field_def, self.node, executor.variable_values)
+                args = self.field_def.args
+                for name, value in values.items():
+                    kwargs[args[name].extensions[STRAWBERRY_DEFINITION].python_name] = value
+            if not has_variables(self.node.arguments or ()):
+                self._constant = dict(kwargs)  # simple scalars (SIMPLE_ARGUMENTS): immutable
         resolver = self.definition.base_resolver
         info_name = "info" if self.batch_resolver is not None else resolver.info_parameter
         if info_name is not None:

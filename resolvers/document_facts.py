@@ -19,7 +19,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from graphql import DirectiveNode, FragmentSpreadNode, Node, VariableNode
+from graphql import (
+    DirectiveNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    Node,
+    VariableNode,
+)
 
 
 def _finds(kind: type[Node], roots: Iterable[Node], fragments: dict[str, Any] | None) -> bool:
@@ -51,14 +57,28 @@ def has_directives(document: Any) -> bool:
     return _finds(DirectiveNode, [document], None)
 
 
+def has_variables(nodes: Iterable[Node]) -> bool:
+    """Whether these nodes (arguments, say) hold a variable."""
+    return _finds(VariableNode, nodes, None)
+
+
 def shareable(prepared: Any) -> bool:
     """Whether plans made for one execution of this prepared document serve all: it has
-    no directives (kept in ``prepared.plans["shareable"]``)."""
+    no directives and no fragment with variables of its own (kept in
+    ``prepared.plans["shareable"]``)."""
     plans = prepared.plans
     found = plans.get("shareable")
     if found is None:
         node = getattr(prepared, "document", None)
-        found = plans["shareable"] = node is not None and not has_directives(node)
+        found = plans["shareable"] = (
+            node is not None
+            and not has_directives(node)
+            and not any(
+                getattr(d, "variable_definitions", None)
+                for d in node.definitions
+                if isinstance(d, FragmentDefinitionNode)
+            )
+        )
     return bool(found)
 
 

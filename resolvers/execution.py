@@ -100,6 +100,19 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if isinstance(executions, list):
             executions.append(self)
 
+    def collect_subfields(self, return_type: GraphQLObjectType, field_details_list: Any) -> Any:
+        """graphql-core's, kept with the (cached) document for its later executions when
+        plans are shared: without directives or fragment variables what a selection
+        collects depends on the document alone (graphql-core keeps it per execution)."""
+        shared = self._shared
+        if shared is None:
+            return super().collect_subfields(return_type, field_details_list)
+        key = ("fields", id(return_type), *(id(d.node) for d in field_details_list))
+        found = shared.get(key)
+        if found is None:
+            found = shared[key] = super().collect_subfields(return_type, field_details_list)
+        return found
+
     def _split(self, parent: GraphQLObjectType, grouped: Any) -> Split:
         """(plan of the plain fields, the other fields or None, every key in order)."""
         # grouped field sets are memoised per (type, selection) by collect_subfields, so

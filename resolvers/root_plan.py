@@ -34,16 +34,29 @@ from graphql import (
     FragmentDefinitionNode,
     GraphQLError,
     GraphQLField,
+    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
+    Undefined,
     get_named_type,
 )
 from graphql.execution.collect_fields import FieldDetails, FragmentDetails
 from graphql.execution.executor import default_field_resolver, default_type_resolver
-from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.execution.get_variable_signature import (
+    GraphQLVariableSignature,
+    get_variable_signature,
+)
+from graphql.execution.values import (
+    VariableValues,
+    VariableValueSource,
+    get_argument_values,
+    get_variable_values,
+    input_is_nested_too_deeply,
+)
 from graphql.pyutils import Path
+from graphql.utilities.coerce_input_value import coerce_input_value
 from strawberry.execution import optimized_is_awaitable
 
 from resolvers.batching import SIMPLE_ARGUMENTS
@@ -68,6 +81,8 @@ class RootPlan:
     # GraphQL argument name -> the resolver's parameter
     python_names: dict[str, str]
     info_name: str | None
+    # the operation's variables (name, signature) when none has a default, else None
+    variables: tuple[tuple[str, GraphQLVariableSignature], ...] | None
 
 
 def root_plan(schema: Any, prepared: Any, operation_name: str | None) -> RootPlan | None:
@@ -135,6 +150,13 @@ def _make(schema: Any, prepared: Any, operation: OperationDefinitionNode) -> Roo
             fragment_definitions[definition_node.name.value] = definition_node
             fragments[definition_node.name.value] = FragmentDetails(definition_node, None)
     info = resolver.info_parameter
+    variables: list[tuple[str, GraphQLVariableSignature]] | None = []
+    for var_def in operation.variable_definitions or ():
+        signature = get_variable_signature(gql_schema, var_def)
+        if isinstance(signature, GraphQLError) or signature.default is not None:
+            variables = None  # get_variable_values decides
+            break
+        variables.append((signature.name, signature))  # type: ignore[union-attr]
     return RootPlan(
         operation=operation,
         fragment_definitions=fragment_definitions,
@@ -148,6 +170,7 @@ def _make(schema: Any, prepared: Any, operation: OperationDefinitionNode) -> Roo
         with_self=resolver.self_parameter is not None,
         python_names=python_names,
         info_name=None if info is None else info.name,
+        variables=None if variables is None else tuple(variables),
     )
 
 
@@ -160,11 +183,14 @@ async def run_root_plan(
     """The answer, as ``execute`` would give it; None when the variables do not coerce
     (``execute`` reports that)."""
     gql_schema = schema._schema
-    variable_values = get_variable_values(
-        gql_schema, plan.operation.variable_definitions or (), variables or {}
-    )
-    if isinstance(variable_values, list):
-        return None
+    variable_values = _coerced(plan, variables or {})
+    if variable_values is None:
+        found = get_variable_values(
+            gql_schema, plan.operation.variable_definitions or (), variables or {}
+        )
+        if isinstance(found, list):
+            return None
+        variable_values = found
     executor = schema.execution_context_class(
         gql_schema,
         plan.fragment_definitions,
@@ -202,3 +228,28 @@ async def run_root_plan(
             return cast("ExecutionResult", executor.build_response(None))
         completed = None
     return cast("ExecutionResult", executor.build_response({plan.key: completed}))
+
+
+def _coerced(plan: RootPlan, inputs: dict[str, Any]) -> VariableValues | None:
+    """The variables as graphql-core's coerce_variable_values coerces them, with the
+    signatures read once per document; None for anything but a clean coercion of
+    variables without defaults (get_variable_values then decides, and words errors)."""
+    if plan.variables is None:
+        return None
+    sources: dict[str, VariableValueSource] = {}
+    coerced: dict[str, Any] = {}
+    for name, signature in plan.variables:
+        value = inputs.get(name, Undefined)
+        if value is Undefined:
+            if isinstance(signature.type, GraphQLNonNull):
+                return None
+            sources[name] = VariableValueSource(signature)
+            continue
+        sources[name] = VariableValueSource(signature, value)
+        if input_is_nested_too_deeply(value, signature.type):
+            return None
+        coerced_value = coerce_input_value(value, signature.type)
+        if coerced_value is Undefined:
+            return None
+        coerced[name] = coerced_value
+    return VariableValues(sources, coerced)

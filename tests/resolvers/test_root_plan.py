@@ -105,6 +105,8 @@ CASES: dict[str, tuple[str, dict[str, Any], str | None, bool]] = {
     "null for a nullable argument": (
         "query($s: String) { item(n: 1, s: $s) { s } }", {"s": None}, None, True,
     ),
+    "a nullable variable missing": ("query($s: String) { item(n: 1, s: $s) { s } }", {}, None, True),
+    "a variable coerced": ("query($n: Int!) { item(n: $n) { n } }", {"n": 2.0}, None, True),
     "a named operation": (
         "query A { item(n: 1) { n } } query B { item(n: 2) { s } }", {}, "B", True,
     ),
