@@ -111,6 +111,8 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         found = shared.get(key)
         if found is None:
             found = shared[key] = super().collect_subfields(return_type, field_details_list)
+            # known as shared (kept alive by the entry): _split keeps its split with it
+            shared["grouped", id(found[0])] = found[0]
         return found
 
     def _split(self, parent: GraphQLObjectType, grouped: Any) -> Split:
@@ -121,6 +123,15 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         split = self._splits.get(cache_key)
         if split is None:
             shared = self._shared
+            # a grouped field set shared by all executions (collect_subfields): its split
+            # is kept with it, found by identity
+            known = shared is not None and shared.get(("grouped", id(grouped))) is grouped
+            if known:
+                assert shared is not None
+                kept: Split | None = shared.get(("split of", *cache_key))
+                if kept is not None:
+                    self._splits[cache_key] = kept
+                    return kept
             shared_key = None
             found = None
             if shared is not None:
@@ -139,6 +150,9 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 split = (steps, rest, keys)
             self._splits[cache_key] = split
             self._keep_alive.append(grouped)
+            if known:
+                assert shared is not None
+                shared[("split of", *cache_key)] = split
         return split
 
     def _make_split(

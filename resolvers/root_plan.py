@@ -81,6 +81,8 @@ class RootPlan:
     # GraphQL argument name -> the resolver's parameter
     python_names: dict[str, str]
     info_name: str | None
+    # the field's type when it is an object type (nullable or not), else None
+    object_type: GraphQLObjectType | None
     # the operation's variables (name, signature) when none has a default, else None
     variables: tuple[tuple[str, GraphQLVariableSignature], ...] | None
 
@@ -170,8 +172,14 @@ def _make(schema: Any, prepared: Any, operation: OperationDefinitionNode) -> Roo
         with_self=resolver.self_parameter is not None,
         python_names=python_names,
         info_name=None if info is None else info.name,
+        object_type=_object_type(field_def.type),
         variables=None if variables is None else tuple(variables),
     )
+
+
+def _object_type(field_type: Any) -> GraphQLObjectType | None:
+    inner = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
+    return inner if isinstance(inner, GraphQLObjectType) else None
 
 
 async def run_root_plan(
@@ -217,7 +225,21 @@ async def run_root_plan(
             kwargs[plan.info_name] = strawberry.Info(_raw_info=info, _field=plan.definition)
         resolver = plan.definition.base_resolver
         value = await (resolver(None, **kwargs) if plan.with_self else resolver(**kwargs))
-        completed = executor.complete_value(return_type, plan.details, info, path, value, None)
+        object_type = plan.object_type
+        if (
+            object_type is not None
+            and value is not None
+            and (object_type.is_type_of is None or object_type.is_type_of(value, info) is True)
+            and not isinstance(value, Exception)
+        ):
+            # what complete_value -> complete_object_value -> collect_and_execute_subfields
+            # come to for an object that is what the type says
+            grouped, new_defer_usages, _ = executor.collect_subfields(object_type, plan.details)
+            completed = executor.execute_collected_subfields(
+                object_type, value, path, grouped, new_defer_usages, None
+            )
+        else:
+            completed = executor.complete_value(return_type, plan.details, info, path, value, None)
         if executor.is_awaitable(completed):
             completed = await completed
     except Exception as raw_error:  # noqa: BLE001 - as execute_field handles it

@@ -46,6 +46,10 @@ class RootQuery:
         return [Item(n=i) for i in range(n)]
 
     @strawberry.field
+    async def stranger(self) -> Item | None:  # not an Item: graphql-core refuses it
+        return Person(name="x")  # type: ignore[return-value]
+
+    @strawberry.field
     async def named(self) -> Named:
         return Person(name="ada")
 
@@ -97,6 +101,7 @@ CASES: dict[str, tuple[str, dict[str, Any], str | None, bool]] = {
     "fragments below": (
         "{ item(n: 1) { ...I ... on Item { s } } } fragment I on Item { n color }", {}, None, True,
     ),
+    "not the type it says": ("{ stranger { n } }", {}, None, True),
     "a list": ("{ itemsOf(n: 3) { n } }", {}, None, True),
     "a variable missing": ("query($n: Int!) { item(n: $n) { n } }", {}, None, True),
     "a variable of the wrong type": ("query($n: Int!) { item(n: $n) { n } }", {"n": "x"}, None, True),
