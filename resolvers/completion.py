@@ -41,7 +41,6 @@ _AS_IS = {GraphQLString.name: str, GraphQLID.name: str, GraphQLBoolean.name: boo
 Step = tuple[str, Callable[[Any], Any], Callable[[Any], Any], bool, type]
 Plan = tuple[Step, ...]
 Split = tuple[Plan, dict[str, Any] | None, tuple[str, ...]]
-ListPlan = Callable[[list[Any] | RowViews], list[Any] | None]
 # completes one row of a RowViews list (None: the normal path must report something)
 RowPlan = Callable[[Any], dict[str, Any] | None]
 
@@ -145,6 +144,23 @@ def complete_flat(plan: Plan, source: Any) -> dict[str, Any] | None:
     return out
 
 
+class ListPlan:
+    """How a list of objects completes (``many``: the list, None when an item needs the
+    normal path) and how one of its items does (``one``: a value that is not None, as
+    the list's item; a plain field holding one object completes it so, without making
+    a list of it)."""
+
+    __slots__ = ("many", "one")
+
+    def __init__(
+        self,
+        many: Callable[[list[Any] | RowViews], list[Any] | None],
+        one: Callable[[Any], dict[str, Any] | None],
+    ) -> None:
+        self.many = many
+        self.one = one
+
+
 def list_completer(
     plans: dict[type, Plan] | Plan,
     nullable_items: bool,
@@ -190,7 +206,11 @@ def list_completer(
             append(completed)
         return out
 
-    return complete
+    def complete_one(item: Any) -> dict[str, Any] | None:
+        plan = plans if type(plans) is tuple else plans.get(type(item))  # type: ignore[union-attr]
+        return None if plan is None else complete_flat(plan, item)
+
+    return ListPlan(complete, complete_one)
 
 
 def in_order(keys: Sequence[str], plain: dict[str, Any], others: dict[str, Any]) -> dict[str, Any]:

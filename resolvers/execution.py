@@ -266,22 +266,28 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def _nested(self, field_type: Any, details: Any) -> Callable[[Any], Any] | None:
         """The completer of a plain field holding a flat object or a list of them (an
-        object is completed as the one item of a list, with the same type checks)."""
+        object is completed as an item of a list would be, with the same type checks)."""
         is_list = isinstance(field_type, GraphQLList)
-        complete_items = self._list_plan(field_type.of_type if is_list else field_type, details)
-        if complete_items is None:
+        plan = self._list_plan(field_type.of_type if is_list else field_type, details)
+        if plan is None:
             return None
+        complete_items, complete_item = plan.many, plan.one
 
-        def complete(value: Any) -> Any:
-            items = value if is_list else [value]
-            if type(items) is not list and type(items) is not RowViews:
+        def complete_list(value: Any) -> Any:
+            if type(value) is not list and type(value) is not RowViews:
                 raise Fallback
-            completed = complete_items(items) if items else []
+            completed = complete_items(value) if value else []
             if completed is None:
                 raise Fallback
-            return completed if is_list else completed[0]
+            return completed
 
-        return complete
+        def complete_object(value: Any) -> Any:  # never None: the step handles that
+            completed = complete_item(value)
+            if completed is None:
+                raise Fallback
+            return completed
+
+        return complete_list if is_list else complete_object
 
     def _list_plan(self, item_type: GraphQLOutputType, field_details_list: Any) -> ListPlan | None:
         cache_key = (id(item_type), id(field_details_list))
@@ -367,7 +373,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             complete = self._list_plan(item_type, field_details_list)
             if complete is not None:
                 COLLECTED.start()
-                completed = complete(items)
+                completed = complete.many(items)
                 deferred = COLLECTED.take()
                 if completed is not None:
                     if not deferred:
