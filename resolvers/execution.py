@@ -39,20 +39,18 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
-    GraphQLScalarType,
     GraphQLUnionType,
-    get_named_type,
 )
 from graphql.pyutils import AwaitableOrValue
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from resolvers.batching import (
     COLLECTED,
-    SIMPLE_ARGUMENTS,
     Batch,
     Deferred,
     Fallback,
-    defer,
+    batched_step,
+    settle,
 )
 from resolvers.completion import (
     ListPlan,
@@ -67,9 +65,8 @@ from resolvers.completion import (
 )
 from resolvers.document_facts import shared_plans
 from resolvers.execution_guard import STRAWBERRY_DEFINITION, check_libraries
-from resolvers.fields import BATCH_RESOLVER, ROW_ACCESS, RowViews
+from resolvers.fields import ROW_ACCESS, RowViews
 from resolvers.row_plans import compiled
-from resolvers.together import together
 from resolvers.unions import speed_up_unions
 
 __all__ = ["FastExecutionContext", "fast_execution_context", "speed_up_unions"]
@@ -162,87 +159,14 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         holds for any execution of the document."""
         steps, rest = [], []
         if self._opts_in(parent):
+            batched = partial(batched_step, nested=self._nested)
             for key, details in grouped.items():
-                step = field_plan(parent, key, details, self._nested, self._batched)
+                step = field_plan(parent, key, details, self._nested, batched)
                 if step is None:
                     rest.append(key)
                 else:
                     steps.append(step)
         return tuple(steps), tuple(rest), tuple(grouped)
-
-    def _batched(
-        self,
-        parent: GraphQLObjectType,
-        key: str,
-        details: Sequence[Any],
-        field_def: Any,
-        definition: Any,
-    ) -> Step | None:
-        """The step of a resolver field called for many objects at once, or None: an
-        async resolver of the object itself and its info (or a batch form), whose
-        arguments are plain scalars, and whose result completes directly."""
-        resolver = definition.base_resolver
-        node = details[0].node
-        if getattr(details[0], "fragment_variable_values", None) is not None or (
-            (definition.metadata or {}).get(BATCH_RESOLVER) is None
-            and (
-                not resolver.is_async
-                or resolver.root_parameter is not None
-                or resolver.parent_parameter is not None
-            )
-        ):
-            return None
-        for argument in field_def.args.values():
-            python = (argument.extensions or {}).get(STRAWBERRY_DEFINITION)
-            if get_named_type(argument.type).name not in SIMPLE_ARGUMENTS or python is None:
-                return None
-        field_type = field_def.type
-        nullable = not isinstance(field_type, GraphQLNonNull)
-        if not nullable:
-            field_type = field_type.of_type
-        complete: Callable[[Any], Any] | None
-        if node.selection_set:
-            complete = self._nested(field_type, details)
-        elif isinstance(field_type, GraphQLScalarType):
-            complete = field_type.serialize
-        else:
-            complete = None
-        if complete is None:
-            return None
-        batch = Batch(key, parent, field_def, definition, node, complete, nullable)
-        return (key, partial(defer, batch), _same, False, Deferred)
-
-    async def _settle(self, deferred: list[Deferred]) -> bool:
-        """Run the batched fields of a completion, and those their results select in turn
-        (one batch per field and level); False when anything needs the normal path."""
-        try:
-            while deferred:
-                groups: dict[Batch, list[Deferred]] = {}
-                for item in deferred:
-                    groups.setdefault(item.batch, []).append(item)
-                calls = [
-                    batch.call(self._bind(batch), [d.source for d in items])
-                    for batch, items in groups.items()
-                ]
-                results = await together(calls)
-                COLLECTED.start()  # from here to the end of the loop body nothing awaits
-                for (batch, items), values in zip(groups.items(), results, strict=True):
-                    for item, value in zip(items, values, strict=True):
-                        if value is None:
-                            if not batch.nullable:
-                                return False
-                            item.out[batch.key] = None
-                            continue
-                        completed = batch.complete(value)
-                        if completed is None:
-                            return False
-                        item.out[batch.key] = completed
-                deferred = COLLECTED.take()
-        except Exception:  # noqa: BLE001 - the normal path reports it properly
-            return False
-        finally:
-            COLLECTED.start()
-        return True
 
     def _bind(self, batch: Batch) -> dict[str, Any]:
         kwargs = self._bound.get(batch)
@@ -394,7 +318,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self, deferred: list[Deferred], completed: Any, normal: Callable[[], Any]
     ) -> Any:
         """``completed`` once its batched fields are in, else the normal path's answer."""
-        if await self._settle(deferred):
+        if await settle(deferred, self._bind):
             return completed
         answer = normal()
         return await answer if self.is_awaitable(answer) else answer
@@ -454,7 +378,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         normal: Callable[[], Any],
         others: Callable[[], Any],
     ) -> dict[str, Any]:
-        if not await self._settle(deferred):
+        if not await settle(deferred, self._bind):
             answer = normal()
             return await answer if self.is_awaitable(answer) else answer  # type: ignore[no-any-return]
         if rest is None:
@@ -463,10 +387,6 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if self.is_awaitable(found):
             found = await found
         return in_order(keys, plain, found)
-
-
-def _same(value: Any) -> Any:
-    return value
 
 
 def fast_execution_context(*types: type) -> type[FastExecutionContext]:
