@@ -13,17 +13,23 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import strawberry
-from graphql import GraphQLObjectType
+from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLScalarType, get_named_type
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from resolvers.document_facts import has_variables
 from resolvers.execution_guard import STRAWBERRY_DEFINITION
 from resolvers.fields import BATCH_RESOLVER
+from resolvers.together import together
+
+if TYPE_CHECKING:
+    from resolvers.completion import Step
 
 
 class Fallback(Exception):
@@ -45,7 +51,7 @@ class Batch:
 
     __slots__ = (
         "key", "parent", "node", "field_def", "definition", "batch_resolver", "complete",
-        "nullable",
+        "nullable", "_constant",
     )  # fmt: skip
 
     def __init__(
@@ -66,16 +72,24 @@ class Batch:
         self.batch_resolver = (definition.metadata or {}).get(BATCH_RESOLVER)
         self.complete = complete
         self.nullable = nullable
+        # the arguments by their Python names, when no variable is among them: the same
+        # for every execution (made on the first)
+        self._constant: dict[str, Any] | None = None
 
     def bind(self, executor: StrawberryGraphQLCoreExecutionContext) -> dict[str, Any]:
         """The resolver's keyword arguments in this execution (its arguments by their
         Python names, and its info)."""
-        kwargs: dict[str, Any] = {}
-        if self.field_def.args or self.node.arguments:
-            values = get_argument_values(self.field_def, self.node, executor.variable_values)
-            args = self.field_def.args
-            for name, value in values.items():
-                kwargs[args[name].extensions[STRAWBERRY_DEFINITION].python_name] = value
+        if self._constant is not None:
+            kwargs = dict(self._constant)
+        else:
+            kwargs = {}
+            if self.field_def.args or self.node.arguments:
+                values = get_argument_values(self.field_def, self.node, executor.variable_values)
+                args = self.field_def.args
+                for name, value in values.items():
+                    kwargs[args[name].extensions[STRAWBERRY_DEFINITION].python_name] = value
+            if not has_variables(self.node.arguments or ()):
+                self._constant = dict(kwargs)  # simple scalars (SIMPLE_ARGUMENTS): immutable
         resolver = self.definition.base_resolver
         info_name = "info" if self.batch_resolver is not None else resolver.info_parameter
         if info_name is not None:
@@ -133,3 +147,85 @@ def defer(batch: Batch, source: Any) -> Deferred:
     deferred = Deferred(batch, source)
     COLLECTED.items.append(deferred)
     return deferred
+
+
+def batched_step(
+    parent: GraphQLObjectType,
+    key: str,
+    details: Sequence[Any],
+    field_def: Any,
+    definition: Any,
+    *,
+    nested: Callable[[Any, Any], Callable[[Any], Any] | None],
+) -> Step | None:
+    """The step of a resolver field called for many objects at once, or None: an
+    async resolver of the object itself and its info (or a batch form), whose
+    arguments are plain scalars, and whose result completes directly (``nested``: the
+    executor's completer of an object or list field)."""
+    resolver = definition.base_resolver
+    node = details[0].node
+    if getattr(details[0], "fragment_variable_values", None) is not None or (
+        (definition.metadata or {}).get(BATCH_RESOLVER) is None
+        and (
+            not resolver.is_async
+            or resolver.root_parameter is not None
+            or resolver.parent_parameter is not None
+        )
+    ):
+        return None
+    for argument in field_def.args.values():
+        python = (argument.extensions or {}).get(STRAWBERRY_DEFINITION)
+        if get_named_type(argument.type).name not in SIMPLE_ARGUMENTS or python is None:
+            return None
+    field_type = field_def.type
+    nullable = not isinstance(field_type, GraphQLNonNull)
+    if not nullable:
+        field_type = field_type.of_type
+    complete: Callable[[Any], Any] | None
+    if node.selection_set:
+        complete = nested(field_type, details)
+    elif isinstance(field_type, GraphQLScalarType):
+        complete = field_type.serialize
+    else:
+        complete = None
+    if complete is None:
+        return None
+    batch = Batch(key, parent, field_def, definition, node, complete, nullable)
+    return (key, partial(defer, batch), _same, False, Deferred)
+
+
+async def settle(deferred: list[Deferred], bind: Callable[[Batch], dict[str, Any]]) -> bool:
+    """Run the batched fields of a completion, and those their results select in turn
+    (one batch per field and level); False when anything needs the normal path."""
+    try:
+        while deferred:
+            groups: dict[Batch, list[Deferred]] = {}
+            for item in deferred:
+                groups.setdefault(item.batch, []).append(item)
+            calls = [
+                batch.call(bind(batch), [d.source for d in items])
+                for batch, items in groups.items()
+            ]
+            results = await together(calls)
+            COLLECTED.start()  # from here to the end of the loop body nothing awaits
+            for (batch, items), values in zip(groups.items(), results, strict=True):
+                for item, value in zip(items, values, strict=True):
+                    if value is None:
+                        if not batch.nullable:
+                            return False
+                        item.out[batch.key] = None
+                        continue
+                    completed = batch.complete(value)
+                    if completed is None:
+                        return False
+                    item.out[batch.key] = completed
+            deferred = COLLECTED.take()
+    except Exception:  # noqa: BLE001 - the normal path reports it properly
+        return False
+    finally:
+        COLLECTED.start()
+    return True
+
+
+def _same(value: Any) -> Any:
+    return value

@@ -35,6 +35,12 @@ EXPECTED_PARAMETERS: dict[str, tuple[str, ...]] = {
     ),
     "collect_subfields": ("self", "return_type", "field_details_list"),
     "build_resolve_info": ("self", "field_def", "field_nodes", "parent_type", "path"),
+    # resolvers/root_plan.py: a query's one root field, as execute_field runs it
+    "complete_value": (
+        "self", "return_type", "field_details_list", "info", "path", "result", "position_context",
+    ),
+    "handle_field_error": ("self", "raw_error", "return_type", "field_details_list", "path"),
+    "build_response": ("self", "data"),
 }  # fmt: skip
 # what the executor reads off itself (set by graphql-core's constructor)
 EXPECTED_ATTRIBUTES = ("middleware_manager", "is_awaitable")

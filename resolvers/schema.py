@@ -87,6 +87,14 @@ class LineageSchema(strawberry.Schema):
         errors = await validation_errors(self._schema, prepared)
         if errors:
             return ExecutionResult(None, list(errors))
+        # only the direct (fast) schema gets here: it imported the fast executor already
+        from resolvers.root_plan import root_plan, run_root_plan
+
+        plan = root_plan(self, prepared, operation_name)
+        if plan is not None:
+            answer = await run_root_plan(plan, self, variables, context)
+            if answer is not None:
+                return answer
         try:
             result = execute(
                 self._schema,

@@ -5,16 +5,14 @@ from typing import Any, NamedTuple
 import strawberry
 from graphql import (
     FieldNode,
-    FragmentSpreadNode,
     GraphQLObjectType,
-    Node,
     Undefined,
-    VariableNode,
     get_named_type,
     value_from_ast_untyped,
 )
 
 from resolvers.artifacts.types import Artifact
+from resolvers.document_facts import uses_variables
 from resolvers.info import Info
 from resolvers.lineage.fields import node_fields_of
 from resolvers.selection import DOCUMENTS, below, fields_of
@@ -222,25 +220,10 @@ def _reads_ahead(info: Info) -> ReadAhead:
 
 
 def _uses_variables(raw: Any, selections: list[Any]) -> bool:
-    """Whether these selections (through the fragments they spread) hold a variable."""
-    pending: list[Any] = list(selections)
-    seen: set[str] = set()
-    while pending:
-        node = pending.pop()
-        if isinstance(node, VariableNode):
-            return True
-        if isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
-            seen.add(node.name.value)
-            fragment = raw.fragments.get(node.name.value)
-            if fragment is not None:
-                pending.append(fragment.selection_set)
-        for attribute in node.keys:
-            value = getattr(node, attribute, None)
-            if isinstance(value, Node):
-                pending.append(value)
-            elif isinstance(value, (list, tuple)):
-                pending.extend(v for v in value if isinstance(v, Node))
-    return False
+    """Whether these selections (through the fragments they spread) hold a variable:
+    found once per cached document (resolvers/document_facts.py)."""
+    memo = getattr(getattr(raw.context, "document", None), "selections", None)
+    return uses_variables(raw, selections, memo)
 
 
 def _argument(raw: Any, field: FieldNode, name: str, default: Any = None) -> Any:

@@ -66,7 +66,15 @@ class GraphQLResponse(JSONResponse):
         # for the metrics: whether the answer carries errors, known without reading the
         # body (whose data may well hold the bytes "errors", e.g. as a summary key)
         self.has_errors = bool(content.get("errors"))
-        super().__init__(content)
+        # what JSONResponse's constructor comes to for a 200 without headers of its own
+        # (its init_headers, written out: every request makes one)
+        self.status_code = 200
+        self.background = None
+        body = self.body = self.render(content)
+        self.raw_headers = [
+            (b"content-length", str(len(body)).encode("latin-1")),
+            (b"content-type", b"application/json"),
+        ]
 
     def render(self, content: Any) -> bytes:
         try:
@@ -135,7 +143,8 @@ async def graphql_endpoint(request: Request) -> Response:
     succeeded = isinstance(response, GraphQLResponse) and not response.has_errors
     outcome = "ok" if succeeded and response.status_code == 200 else "error"
     metrics.count_request(operation_type, outcome, time.perf_counter() - started)
-    response.headers["x-request-id"] = request_id
+    # appended: no response has one already (as setting response.headers would add it)
+    response.raw_headers.append((b"x-request-id", request_id.encode("latin-1")))
     return response
 
 
