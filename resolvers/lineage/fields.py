@@ -4,7 +4,6 @@ server/domain/lineage.py and server/domain/graph.py, batched by the DataLoaders)
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import repeat
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -183,25 +182,10 @@ async def lineage_graph(
             }
         else:
             ids = found.graph.global_ids
-    edges: list[tuple[str, str, str]] = []
-    if found.graph.edge_hops is not None:  # one walk's graph: its edges by hop
-        for source_kind, target_kind, edge_kind, sources, targets in found.graph.edge_hops:
-            near: list[str | None] = list(map(ids[source_kind].get, sources))
-            far: list[str | None] = list(map(ids[target_kind].get, targets))
-            if None in near or None in far:  # an end vanished: not an edge of the answer
-                edges += [
-                    (s, t, edge_kind)
-                    for s, t in zip(near, far, strict=True)
-                    if s is not None and t is not None
-                ]
-            else:  # every end found: the edge tuples made in C
-                edges += zip(near, far, repeat(edge_kind))  # type: ignore[arg-type]
+    if found.graph.global_edges is not None and not vanished:
+        edges = found.graph.global_edges  # made with the global ids, while the rows came
     else:
-        edges = [
-            (a, b, edge_kind)
-            for (sk, s), (tk, t), edge_kind in found.graph.edges
-            if (a := ids[sk].get(s)) is not None and (b := ids[tk].get(t)) is not None
-        ]
+        edges = graph.global_edges_of(found.graph, ids)
     return LineageGraph(
         nodes=RowViews(classes, rows),  # type: ignore[arg-type]
         edges=RowViews([LineageEdge] * len(edges), edges),  # type: ignore[arg-type]
