@@ -63,6 +63,8 @@ COLUMNS = {
         "file_count",
         "logged_by",
         "committed_at",
+        "name",
+        "type",
     ],
     "artifact_logs": ["run_id", "version_id", "run_project_id", "version_project_id"],
     "artifact_uses": ["version_id", "run_id", "version_project_id", "run_project_id"],
@@ -117,6 +119,8 @@ class Builder:
                 self.rng.randrange(1, 200),
                 run,
                 EPOCH,
+                name,
+                type_,
             )
         )
         coll[1] += 1

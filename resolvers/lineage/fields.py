@@ -4,7 +4,6 @@ server/domain/lineage.py and server/domain/graph.py, batched by the DataLoaders)
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import repeat
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -147,9 +146,11 @@ async def lineage_graph(
     runs, artifacts = found.runs, found.artifacts
     classes: list[type] = []
     rows: list[Any] = []
-    # global ids of the nodes returned, by kind and row id
+    # global ids of the nodes returned, by kind and row id: those the walk made ahead
+    # while its rows were read, unless a row vanished
     ids: dict[str, dict[int, str]] = {graph.RUN: {}, graph.ARTIFACT: {}}
     run_ids, artifact_ids = ids[graph.RUN], ids[graph.ARTIFACT]
+    vanished = False
     for kind_of, hop in found.graph.node_groups():
         # a row may have vanished (deleted, made private) since the walk
         cls: type
@@ -158,32 +159,33 @@ async def lineage_graph(
             cls, by_id, global_ids = Run, runs, run_ids
         else:
             cls, by_id, global_ids = Artifact, artifacts, artifact_ids
-        present = [row for row in map(by_id.get, hop) if row is not None]
+        present: list[Any] = list(map(by_id.get, hop))
+        if None in present:
+            vanished = True
+            present = [row for row in present if row is not None]
         rows += present
         classes += [cls] * len(present)
+        if found.graph.global_ids is not None:
+            continue
         if len(present) == len(hop):
             global_ids.update(zip(hop, map(_GLOBAL_ID, present), strict=True))
         else:
             global_ids.update((row.id, row.global_id) for row in present)
-    edges: list[tuple[str, str, str]] = []
-    if found.graph.edge_hops is not None:  # one walk's graph: its edges by hop
-        for source_kind, target_kind, edge_kind, sources, targets in found.graph.edge_hops:
-            near: list[str | None] = list(map(ids[source_kind].get, sources))
-            far: list[str | None] = list(map(ids[target_kind].get, targets))
-            if None in near or None in far:  # an end vanished: not an edge of the answer
-                edges += [
-                    (s, t, edge_kind)
-                    for s, t in zip(near, far, strict=True)
-                    if s is not None and t is not None
-                ]
-            else:  # every end found: the edge tuples made in C
-                edges += zip(near, far, repeat(edge_kind))  # type: ignore[arg-type]
+    if found.graph.global_ids is not None:
+        if vanished:
+            ids = {
+                kind_of: {row_id: gid for row_id, gid in made.items() if row_id in by_kind}
+                for kind_of, made, by_kind in (
+                    (graph.RUN, found.graph.global_ids[graph.RUN], runs),
+                    (graph.ARTIFACT, found.graph.global_ids[graph.ARTIFACT], artifacts),
+                )
+            }
+        else:
+            ids = found.graph.global_ids
+    if found.graph.global_edges is not None and not vanished:
+        edges = found.graph.global_edges  # made with the global ids, while the rows came
     else:
-        edges = [
-            (a, b, edge_kind)
-            for (sk, s), (tk, t), edge_kind in found.graph.edges
-            if (a := ids[sk].get(s)) is not None and (b := ids[tk].get(t)) is not None
-        ]
+        edges = graph.global_edges_of(found.graph, ids)
     return LineageGraph(
         nodes=RowViews(classes, rows),  # type: ignore[arg-type]
         edges=RowViews([LineageEdge] * len(edges), edges),  # type: ignore[arg-type]

@@ -15,15 +15,15 @@ from server.domain.sql.pagination import by_parent, keyset_after
 # Aliases are not here: they take two subqueries a row (half this query's time), so they
 # load only when asked for (sql/aliases.py ALIASES_BY_VERSIONS).
 _VERSION_HEAD = """p.entity_id, p.visibility, v.id, v.collection_id, v.project_id,
-       e.name AS entity_name, p.name AS project_name, c.name, c.type, v.version_index,
+       e.name AS entity_name, p.name AS project_name, v.name, v.type, v.version_index,
        v.state, v.digest, v.description"""
 _VERSION_TAIL = """v.size, v.file_count, v.ttl_seconds, v.expires_at, v.created_at,
        v.logged_by"""
 ARTIFACT_COLUMNS = f"{_VERSION_HEAD}, v.metadata, {_VERSION_TAIL}"
 # metadata (a JSON document, no size bound) left out: see runs.RUN_COLUMNS_WITHOUT_DOCUMENTS
 ARTIFACT_COLUMNS_WITHOUT_DOCUMENTS = f"{_VERSION_HEAD}, NULL::jsonb AS metadata, {_VERSION_TAIL}"
+# the collection's name and type are the version's own columns (migration 0012)
 ARTIFACT_FROM = """FROM artifact_versions v
-  JOIN artifact_collections c ON c.id = v.collection_id
   JOIN projects p ON p.id = v.project_id
   JOIN entities e ON e.id = p.entity_id"""
 SELECT_ARTIFACT = f"SELECT {ARTIFACT_COLUMNS}\n  {ARTIFACT_FROM}"

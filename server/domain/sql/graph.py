@@ -64,8 +64,8 @@ _ARTIFACT_COLUMNS = {  # ArtifactRow's fields, in order
     "project_id": ("v.project_id", "bigint"),
     "entity_name": ("e.name", "text"),
     "project_name": ("p.name", "text"),
-    "name": ("c.name", "text"),
-    "type": ("c.type", "text"),
+    "name": ("v.name", "text"),
+    "type": ("v.type", "text"),
     "version_index": ("v.version_index", "integer"),
     "state": ("v.state", "text"),
     "digest": ("v.digest", "text"),
@@ -90,8 +90,6 @@ def _run_from(read: frozenset[str]) -> str:
 
 def _artifact_from(read: frozenset[str]) -> str:
     joins = "artifact_versions v JOIN projects p ON p.id = v.project_id"
-    if read & {"name", "type"}:
-        joins += " JOIN artifact_collections c ON c.id = v.collection_id"
     if "entity_name" in read:
         joins += " JOIN entities e ON e.id = p.entity_id"
     return joins

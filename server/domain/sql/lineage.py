@@ -47,9 +47,8 @@ HOPS = {
     ),
 }
 
-# the children's collection (c), for their type
-_COLLECTION = """JOIN artifact_versions v ON v.id = e.version_id
-                 JOIN artifact_collections c ON c.id = v.collection_id"""
+# the children's version rows (v), for their type (their collection's, migration 0012)
+_VERSION = "JOIN artifact_versions v ON v.id = e.version_id"
 
 
 def _joins_and_filter(hop: _Hop, by_type: bool) -> tuple[str, str]:
@@ -57,7 +56,7 @@ def _joins_and_filter(hop: _Hop, by_type: bool) -> tuple[str, str]:
         return hop.reach_project, ""
     if not hop.typed:
         raise ValueError(f"{hop.table} leads to runs, which have no type")
-    return f"{hop.reach_project} {_COLLECTION}", "AND c.type = :type"
+    return f"{hop.reach_project} {_VERSION}", "AND v.type = :type"
 
 
 def _walk(hop: _Hop, by_type: bool, parent: str, after_seq: str, page_size: str) -> str:

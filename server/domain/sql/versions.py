@@ -73,9 +73,9 @@ readable AS (
             WHERE m.digest = h.sha256 AND m.ref IS NULL AND hv.state = 'COMMITTED'
               AND {READABLE})),
 version AS (
-    INSERT INTO artifact_versions (collection_id, project_id, state, digest, description,
-           metadata, size, file_count, ttl_seconds, logged_by, pending_aliases)
-    SELECT c.id, :project_id, 'PENDING', :digest, :description, :metadata::jsonb,
+    INSERT INTO artifact_versions (collection_id, name, type, project_id, state, digest,
+           description, metadata, size, file_count, ttl_seconds, logged_by, pending_aliases)
+    SELECT c.id, :name, c.type, :project_id, 'PENDING', :digest, :description, :metadata::jsonb,
            :size::bigint, :file_count::integer, :ttl_seconds::integer, :logged_by::bigint,
            :aliases::text[] FROM collection c
      WHERE c.type = :type AND NOT EXISTS (SELECT FROM existing)

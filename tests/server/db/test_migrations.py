@@ -8,6 +8,7 @@ from importlib import resources
 from typing import Any
 
 import asyncpg
+import pytest
 
 from server.db.migrations import apply_migrations, load_migrations
 
@@ -83,5 +84,58 @@ async def test_edge_project_ids_are_filled_in_for_edges_recorded_before_0003(
                SELECT 'used', run_project_id, version_project_id FROM artifact_uses ORDER BY 1"""
         )
         assert [tuple(e) for e in edges] == [("logged", 10, 10), ("used", 20, 10)]
+    finally:
+        await conn.close()
+
+
+async def test_versions_get_their_collections_name_and_type_in_0012_and_keep_them_equal(
+    fresh_database: Any,
+) -> None:
+    """A database at 0010 gets each version's collection name and type copied onto it, and
+    from then on a version whose copies differ from its collection's is refused."""
+    url = await fresh_database(f"lineage_mig_{uuid.uuid4().hex[:8]}")
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for migration in load_migrations():
+            if migration.version < 12:
+                await conn.execute(migration.sql)
+                await conn.execute(
+                    "INSERT INTO schema_migrations VALUES ($1, $2)",
+                    migration.version,
+                    migration.name,
+                )
+        await conn.execute(
+            """INSERT INTO entities (id, name, is_team) VALUES (1, 'e', true);
+               INSERT INTO projects (id, entity_id, name) VALUES (10, 1, 'data');
+               INSERT INTO runs (id, project_id, run_id) VALUES (100, 10, 'prep');
+               INSERT INTO artifact_collections (id, project_id, name, type)
+                    VALUES (1000, 10, 'corpus', 'dataset'), (1001, 10, 'bert', 'model');
+               INSERT INTO artifact_versions (id, collection_id, project_id, version_index,
+                                              state, digest, logged_by)
+                    VALUES (5, 1000, 10, 0, 'COMMITTED', 'd', 100),
+                           (6, 1000, 10, 1, 'COMMITTED', 'e', 100),
+                           (7, 1001, 10, 0, 'COMMITTED', 'f', 100);"""
+        )
+        assert await apply_migrations(conn) == [v for v, _ in migration_files() if v >= 12]
+        rows = await conn.fetch("SELECT id, name, type FROM artifact_versions ORDER BY id")
+        assert [tuple(r) for r in rows] == [
+            (5, "corpus", "dataset"),
+            (6, "corpus", "dataset"),
+            (7, "bert", "model"),
+        ]
+        insert = """INSERT INTO artifact_versions (id, collection_id, name, type, project_id,
+                                                   state, digest, logged_by)
+                    VALUES (8, 1000, $1, $2, 10, 'PENDING', 'g', 100)"""
+        for name, type_ in (("bert", "dataset"), ("corpus", "model"), ("other", "dataset")):
+            with pytest.raises(asyncpg.ForeignKeyViolationError):
+                await conn.execute(insert, name, type_)
+        with pytest.raises(asyncpg.NotNullViolationError):
+            await conn.execute(insert, None, "dataset")
+        await conn.execute(insert, "corpus", "dataset")
+        assert await conn.fetchval("SELECT count(*) FROM artifact_versions") == 4
     finally:
         await conn.close()
