@@ -127,6 +127,109 @@ def node_rows(kind: str, read: frozenset[str]) -> Statement:
 # a bigger one's rows follow in a query per kind (node_rows).
 ROWS_WITH_WALK = 500
 
+# One hop's edges from the frontier {s}.found (of runs when {s}.runs, downstream when
+# {s}.down) as (a: frontier node, b: the node one edge away, p: b's project): lineage_walk's
+# four statements in one, the planner keeps them as branches behind one-time filters and
+# one branch runs. (The direction is a column, not :direction, so that a custom plan does
+# not drop three branches: it would then cost less than the generic one, and Postgres would
+# plan the whole statement again at every execution, about 1 ms.)
+_HOP_EDGES = """
+      SELECT e.version_id AS a, e.run_id AS b, e.run_project_id AS p FROM artifact_uses e
+       WHERE {s}.down AND NOT {s}.runs AND e.version_id = ANY({s}.found)
+      UNION ALL
+      SELECT e.run_id, e.version_id, e.version_project_id FROM artifact_logs e
+       WHERE {s}.down AND {s}.runs AND e.run_id = ANY({s}.found)
+      UNION ALL
+      SELECT e.version_id, e.run_id, e.run_project_id FROM artifact_logs e
+       WHERE NOT {s}.down AND NOT {s}.runs AND e.version_id = ANY({s}.found)
+      UNION ALL
+      SELECT e.run_id, e.version_id, e.version_project_id FROM artifact_uses e
+       WHERE NOT {s}.down AND {s}.runs AND e.run_id = ANY({s}.found)
+      LIMIT {cap}"""
+
+
+def small_walk(start: str) -> str:
+    """The body of a CTE holding lineage_walk's answer from ``start`` (a query of one row:
+    ``id``, the node, and ``runs``, whether it is a run) for ``:direction``, ``:depth``,
+    ``:lim`` and the viewer ``:member_entity_ids``, walked by the statement itself (a
+    recursive CTE, one row a hop) instead of by the PL/pgSQL function: a walk of 13 nodes
+    in 3 hops cost the function's SPI statements about as much as the rest of its
+    statement. One row, lineage_walk's columns and ``bail``.
+
+    It walks only what is cheap and certain. When the start has ROWS_WITH_WALK edges or
+    more the way it goes (counted first: a popular version's first hop cost a millisecond
+    to sort and aggregate for nothing), or as soon as a hop would take the nodes and edges
+    of the walk past ROWS_WITH_WALK, reaches more new nodes than the limit leaves room for,
+    or reaches a project the viewer may not read, it stops with ``bail`` set and its other
+    columns meaningless, and the caller walks with lineage_walk instead (its answer is then
+    the function's, exactly). Otherwise the answer is the function's: each hop's edges
+    sorted by (far end, near end), its new nodes in id order, and the hop at the depth
+    bound keeps only the edges to nodes seen before and sets truncated when it reaches new
+    ones, as lineage_walk's last hop. Which nodes were seen is checked with ``<> ALL`` on
+    arrays of at most ROWS_WITH_WALK ids, cheap at this size (lineage_walk hash-joins)."""
+    return f"""
+    WITH RECURSIVE s AS (
+        SELECT -1 AS hop, t.down, t.runs, t.found,
+               CASE WHEN t.runs THEN t.found ELSE '{{}}'::bigint[] END AS seen_runs,
+               CASE WHEN t.runs THEN '{{}}'::bigint[] ELSE t.found END AS seen_versions,
+               t.found AS nodes, ARRAY[1] AS hop_ends, '{{}}'::bigint[] AS edge_near,
+               '{{}}'::bigint[] AS edge_far, '{{}}'::int[] AS edge_ends, false AS last,
+               false AS truncated,
+               (SELECT count(*) FROM ({_HOP_EDGES.format(s="t", cap=ROWS_WITH_WALK)}) x)
+               >= {ROWS_WITH_WALK} AS bail
+          FROM (SELECT u.runs, ARRAY[u.id] AS found, :direction::text = 'DOWNSTREAM' AS down
+                  FROM ({start}) u OFFSET 0) t
+        UNION ALL
+        SELECT s.hop + 1, s.down, NOT s.runs, n.found,
+               CASE WHEN s.runs THEN s.seen_runs ELSE s.seen_runs || n.found END,
+               CASE WHEN s.runs THEN s.seen_versions || n.found ELSE s.seen_versions END,
+               s.nodes || n.found,
+               CASE WHEN n.last THEN s.hop_ends
+                    ELSE s.hop_ends || cardinality(s.nodes) + cardinality(n.found) END,
+               s.edge_near || n.near, s.edge_far || n.far,
+               s.edge_ends || cardinality(s.edge_near) + cardinality(n.near),
+               n.last, n.truncated, n.bail
+          FROM s CROSS JOIN LATERAL (
+            SELECT m.last, CASE WHEN m.last THEN '{{}}'::bigint[] ELSE m.new END AS found,
+                   CASE WHEN m.last THEN ARRAY(SELECT u.a FROM unnest(m.near, m.far)
+                        WITH ORDINALITY u(a, b, i) WHERE u.b = ANY(m.known) ORDER BY u.i)
+                        ELSE m.near END AS near,
+                   CASE WHEN m.last THEN ARRAY(SELECT u.b FROM unnest(m.far)
+                        WITH ORDINALITY u(b, i) WHERE u.b = ANY(m.known) ORDER BY u.i)
+                        ELSE m.far END AS far,
+                   m.last AND cardinality(m.new) > 0 AS truncated,
+                   m.edges > {ROWS_WITH_WALK} - cardinality(s.nodes) OR m.hidden
+                   OR NOT m.last
+                      AND cardinality(m.new) > greatest(:lim::int - cardinality(s.nodes), 0)
+                   AS bail
+              FROM (SELECT s.hop + 1 >= :depth::int AS last, h.edges, h.near, h.far, k.known,
+                           ARRAY(SELECT f FROM unnest(h.reached) WITH ORDINALITY u(f, i)
+                                  WHERE f <> ALL(k.known) ORDER BY u.i) AS new,
+                           EXISTS (SELECT FROM projects q WHERE q.id = ANY(h.projects)
+                                     AND (q.visibility <> 'PRIVATE'
+                                          OR q.entity_id = ANY(:member_entity_ids::bigint[]))
+                                         IS NOT TRUE) AS hidden
+                      FROM (SELECT CASE WHEN s.runs THEN s.seen_versions ELSE s.seen_runs END
+                                   AS known) k,
+                           (SELECT count(*) AS edges,
+                                   coalesce(array_agg(x.a ORDER BY x.b, x.a), '{{}}') AS near,
+                                   coalesce(array_agg(x.b ORDER BY x.b, x.a), '{{}}') AS far,
+                                   coalesce(array_agg(DISTINCT x.b ORDER BY x.b), '{{}}') AS reached,
+                                   coalesce(array_agg(DISTINCT x.p), '{{}}') AS projects
+                              FROM ({_HOP_EDGES.format(s="s", cap=ROWS_WITH_WALK + 1)}) x) h
+                    OFFSET 0) m) n
+         WHERE NOT s.last AND NOT s.bail AND cardinality(s.found) > 0)
+    SELECT s.nodes, s.hop_ends, s.edge_near, s.edge_far, s.edge_ends, s.truncated, s.bail
+      FROM s ORDER BY s.hop DESC LIMIT 1"""
+
+
+# lineage_walk's answer from :start (a :start_kind, 'Run' or 'Artifact'), by small_walk, with
+# ``bail`` (tests compare it with the function's)
+SMALL_WALK = Statement(
+    f"""WITH w AS ({small_walk("SELECT :start::bigint AS id, :start_kind::text = 'Run' AS runs")})
+        SELECT * FROM w"""
+)
+
 # the prefixes of the node rows' arrays in artifact_with_lineage
 RUN_PREFIX, ARTIFACT_PREFIX = "r_", "n_"
 
@@ -181,11 +284,17 @@ def artifact_with_lineage(
         aggregates.append(f"SELECT {select} FROM {source} WHERE {where} AND {READABLE}")
     # hop h (1-based) of a walk from an artifact reached artifacts when h is odd
     source = f"""WITH a AS ({artifact_by_path_source(spec_kind, producer)}),
+        sw AS MATERIALIZED ({small_walk(f"SELECT a.id, false AS runs FROM a {gate}")}),
         w AS MATERIALIZED (
             SELECT x.nodes, x.hop_ends, x.edge_near, x.edge_far, x.edge_ends, x.truncated,
                    cardinality(x.nodes) <= {ROWS_WITH_WALK} AS rows_included
-              FROM a CROSS JOIN LATERAL lineage_walk('Artifact', a.id, :direction::text,
-                   :depth::int, :lim::int, :member_entity_ids::bigint[]) x {gate}),
+              FROM (SELECT sw.nodes, sw.hop_ends, sw.edge_near, sw.edge_far, sw.edge_ends,
+                           sw.truncated
+                      FROM sw WHERE NOT sw.bail
+                    UNION ALL
+                    SELECT y.* FROM sw CROSS JOIN LATERAL lineage_walk('Artifact', sw.nodes[1],
+                           :direction::text, :depth::int, :lim::int,
+                           :member_entity_ids::bigint[]) y WHERE sw.bail) x),
         found AS MATERIALIZED (
             SELECT h % 2 = 0 AS is_run, x.id
               FROM w CROSS JOIN LATERAL generate_subscripts(w.hop_ends, 1) h
