@@ -180,18 +180,19 @@ async def test_the_walk_answers_as_the_walk_it_replaced(
         assert hidden_from_member > 10, hidden_from_member
 
 
-# sql.graph.small_walk (the walk artifact(path) makes inside its own statement) for every
-# (direction, depth, limit) of a start, one row each, with the function's answer beside it
-SMALL_WALKS = f"""SELECT c.n, o.nodes, o.hop_ends, o.edge_near, o.edge_far, o.edge_ends,
-                        o.truncated, w.*
-                   FROM unnest($1::text[], $2::int[], $3::int[]) WITH ORDINALITY AS c(dir, depth, lim, n)
-                  CROSS JOIN LATERAL lineage_walk($4, $5, c.dir, c.depth, c.lim, $6::bigint[]) o
-                  CROSS JOIN LATERAL ({
-                      graph_sql.small_walk("SELECT $5::bigint AS id, $4::text = 'Run' AS runs")
-                      .replace(":direction::text", "c.dir").replace(":depth::int", "c.depth")
-                      .replace(":lim::int", "c.lim").replace(":member_entity_ids::bigint[]", "$6::bigint[]")
-                  }) w
-                  ORDER BY c.n"""  # fmt: skip
+# sql.graph.small_walk (the walk artifact(path) makes inside its own statement) in one
+# direction for every (depth, limit) of a start, one row each, with the function's answer
+def small_walks(direction: str) -> str:
+    walk = graph_sql.small_walk("SELECT $3::bigint AS id, $2::text = 'Run' AS runs", direction)
+    walk = walk.replace(":depth::int", "c.depth").replace(":lim::int", "c.lim")
+    walk = walk.replace(":member_entity_ids::bigint[]", "$4::bigint[]")
+    return f"""SELECT c.n, o.nodes, o.hop_ends, o.edge_near, o.edge_far, o.edge_ends,
+                      o.truncated, w.*
+                 FROM unnest($1::int[], $5::int[]) WITH ORDINALITY AS c(depth, lim, n)
+                CROSS JOIN LATERAL
+                      lineage_walk($2, $3, '{direction}', c.depth, c.lim, $4::bigint[]) o
+                CROSS JOIN LATERAL ({walk}) w
+                ORDER BY c.n"""
 
 
 @pytest.mark.parametrize(("seed", "many"), [(5, False), (6, True)])
@@ -203,29 +204,29 @@ async def test_the_statements_own_walk_answers_as_the_function_or_leaves_it_the_
     may not read."""
     user = await make_user("smallwalker")
     graph = await random_graph(api, user, conn, seed, many)
-    combos = [(d, depth, lim) for d in ("DOWNSTREAM", "UPSTREAM") for depth in DEPTHS
-              for lim in LIMITS]  # fmt: skip
-    columns = [list(c) for c in zip(*combos, strict=True)]
-    walks = await conn.prepare(SMALL_WALKS)
+    combos = [(depth, lim) for depth in DEPTHS for lim in LIMITS]
+    depths, limits = ([c[i] for c in combos] for i in (0, 1))
     same = bailed = cut = private = 0
-    for kind, ids in (("Run", graph.runs), ("Artifact", graph.versions)):
-        for start in ids:
-            viewers = [[], [graph.team]] + ([[graph.team, graph.other]] if many else [])
-            bails = []
-            for members in viewers:
-                rows = await walks.fetch(*columns, kind, start, members)
-                bails.append([r["bail"] for r in rows])
-                for (d, depth, lim), r in zip(combos, rows, strict=True):
-                    if r["bail"]:
-                        bailed += 1
-                        continue
-                    new = (r["nodes"], r["hop_ends"], r["edge_near"], r["edge_far"],
-                           r["edge_ends"], r["truncated"])  # fmt: skip
-                    assert new == tuple(r)[1:7], (kind, start, members, d, depth, lim)
-                    same += 1
-                    cut += r["truncated"]
-            # the outsider's walk reaches the private project where the member's does not bail
-            private += sum(o and not m for o, m in zip(bails[0], bails[1], strict=True))
+    for d in ("DOWNSTREAM", "UPSTREAM"):
+        walks = await conn.prepare(small_walks(d))
+        for kind, ids in (("Run", graph.runs), ("Artifact", graph.versions)):
+            for start in ids:
+                viewers = [[], [graph.team]] + ([[graph.team, graph.other]] if many else [])
+                bails = []
+                for members in viewers:
+                    rows = await walks.fetch(depths, kind, start, members, limits)
+                    bails.append([r["bail"] for r in rows])
+                    for (depth, lim), r in zip(combos, rows, strict=True):
+                        if r["bail"]:
+                            bailed += 1
+                            continue
+                        new = (r["nodes"], r["hop_ends"], r["edge_near"], r["edge_far"],
+                               r["edge_ends"], r["truncated"])  # fmt: skip
+                        assert new == tuple(r)[1:7], (kind, start, members, d, depth, lim)
+                        same += 1
+                        cut += r["truncated"]
+                # the outsider's walk reaches the private project where the member's does not
+                private += sum(o and not m for o, m in zip(bails[0], bails[1], strict=True))
     assert same > 2_000, same
     assert bailed > 500, bailed
     assert cut > 100, cut  # cut by the depth bound's last hop, walked by the statement
@@ -250,13 +251,13 @@ async def test_the_statements_own_walk_leaves_a_big_fan_to_the_function(
             run = f"{start}{i}"
             lab.run(run).use(run, lab.art(start)).log(run, f"{run}a").log(run, f"{run}b")
     await lab.flush()
-    walk = await conn.prepare(SMALL_WALKS)
+    walk = await conn.prepare(small_walks("DOWNSTREAM"))
     for name, bails in (("big", True), ("mid", True), ("small", False)):
         start = await conn.fetchval(
             """SELECT v.id FROM artifact_versions v JOIN artifact_collections c
                    ON c.id = v.collection_id WHERE c.project_id = $1 AND c.name = $2""",
             await conn.fetchval("SELECT id FROM projects WHERE name = $1", lab.project), name)  # fmt: skip
-        r = await walk.fetchrow(["DOWNSTREAM"], [20], [10_000], "Artifact", start, [])
+        r = await walk.fetchrow([20], "Artifact", start, [], [10_000])
         assert r is not None
         assert r["bail"] is bails, name
         if not bails:
