@@ -167,16 +167,22 @@ def small_walk(start: str, direction: str) -> str:
     sorted by (far end, near end), its new nodes in id order, and the hop at the depth
     bound keeps only the edges to nodes seen before and sets truncated when it reaches new
     ones, as lineage_walk's last hop. Which nodes were seen is checked with ``<> ALL`` on
-    arrays of at most ROWS_WITH_WALK ids, cheap at this size (lineage_walk hash-joins)."""
+    arrays of at most ROWS_WITH_WALK ids, cheap at this size (lineage_walk hash-joins).
+    A hop is one aggregate over its edges (new nodes, kept edges and the projects not
+    yet known readable as FILTERed aggregates, no subquery per hop); only projects no
+    earlier hop reached are looked up, so a walk within one project looks once."""
     edges = _HOP_EDGES[direction]
+    known = "CASE WHEN s.runs THEN s.seen_versions ELSE s.seen_runs END"
+    last = "s.hop + 1 >= :depth::int"
+    kept = f"NOT {last} OR x.b = ANY({known})"  # the depth bound's hop: edges back only
     return f"""
     WITH RECURSIVE s AS (
         SELECT -1 AS hop, s.runs, s.found,
                CASE WHEN s.runs THEN s.found ELSE '{{}}'::bigint[] END AS seen_runs,
                CASE WHEN s.runs THEN '{{}}'::bigint[] ELSE s.found END AS seen_versions,
-               s.found AS nodes, ARRAY[1] AS hop_ends, '{{}}'::bigint[] AS edge_near,
-               '{{}}'::bigint[] AS edge_far, '{{}}'::int[] AS edge_ends, false AS last,
-               false AS truncated,
+               '{{}}'::bigint[] AS readable, s.found AS nodes, ARRAY[1] AS hop_ends,
+               '{{}}'::bigint[] AS edge_near, '{{}}'::bigint[] AS edge_far,
+               '{{}}'::int[] AS edge_ends, false AS last, false AS truncated,
                (SELECT count(*) FROM (SELECT FROM ({edges}) e LIMIT {ROWS_WITH_WALK}) x)
                >= {ROWS_WITH_WALK} AS bail
           FROM (SELECT u.runs, ARRAY[u.id] AS found FROM ({start}) u) s
@@ -184,41 +190,34 @@ def small_walk(start: str, direction: str) -> str:
         SELECT s.hop + 1, NOT s.runs, n.found,
                CASE WHEN s.runs THEN s.seen_runs ELSE s.seen_runs || n.found END,
                CASE WHEN s.runs THEN s.seen_versions || n.found ELSE s.seen_versions END,
-               s.nodes || n.found,
+               s.readable || n.unknown, s.nodes || n.found,
                CASE WHEN n.last THEN s.hop_ends
                     ELSE s.hop_ends || cardinality(s.nodes) + cardinality(n.found) END,
                s.edge_near || n.near, s.edge_far || n.far,
                s.edge_ends || cardinality(s.edge_near) + cardinality(n.near),
-               n.last, n.truncated, n.bail
+               n.last, n.last AND cardinality(n.new) > 0,
+               n.edges > {ROWS_WITH_WALK} - cardinality(s.nodes)
+               OR cardinality(n.unknown) > 0
+                  AND EXISTS (SELECT FROM projects q WHERE q.id = ANY(n.unknown)
+                                AND (q.visibility <> 'PRIVATE'
+                                     OR q.entity_id = ANY(:member_entity_ids::bigint[]))
+                                    IS NOT TRUE)
+               OR NOT n.last
+                  AND cardinality(n.new) > greatest(:lim::int - cardinality(s.nodes), 0)
           FROM s CROSS JOIN LATERAL (
-            SELECT m.last, CASE WHEN m.last THEN '{{}}'::bigint[] ELSE m.new END AS found,
-                   CASE WHEN m.last THEN ARRAY(SELECT u.a FROM unnest(m.near, m.far)
-                        WITH ORDINALITY u(a, b, i) WHERE u.b = ANY(m.known) ORDER BY u.i)
-                        ELSE m.near END AS near,
-                   CASE WHEN m.last THEN ARRAY(SELECT u.b FROM unnest(m.far)
-                        WITH ORDINALITY u(b, i) WHERE u.b = ANY(m.known) ORDER BY u.i)
-                        ELSE m.far END AS far,
-                   m.last AND cardinality(m.new) > 0 AS truncated,
-                   m.edges > {ROWS_WITH_WALK} - cardinality(s.nodes) OR m.hidden
-                   OR NOT m.last
-                      AND cardinality(m.new) > greatest(:lim::int - cardinality(s.nodes), 0)
-                   AS bail
-              FROM (SELECT s.hop + 1 >= :depth::int AS last, h.edges, h.near, h.far, k.known,
-                           ARRAY(SELECT f FROM unnest(h.reached) WITH ORDINALITY u(f, i)
-                                  WHERE f <> ALL(k.known) ORDER BY u.i) AS new,
-                           EXISTS (SELECT FROM projects q WHERE q.id = ANY(h.projects)
-                                     AND (q.visibility <> 'PRIVATE'
-                                          OR q.entity_id = ANY(:member_entity_ids::bigint[]))
-                                         IS NOT TRUE) AS hidden
-                      FROM (SELECT CASE WHEN s.runs THEN s.seen_versions ELSE s.seen_runs END
-                                   AS known) k,
-                           (SELECT count(*) AS edges,
-                                   coalesce(array_agg(x.a ORDER BY x.b, x.a), '{{}}') AS near,
-                                   coalesce(array_agg(x.b ORDER BY x.b, x.a), '{{}}') AS far,
-                                   coalesce(array_agg(DISTINCT x.b ORDER BY x.b), '{{}}') AS reached,
-                                   coalesce(array_agg(DISTINCT x.p), '{{}}') AS projects
-                              FROM ({edges} LIMIT {ROWS_WITH_WALK + 1}) x) h
-                    OFFSET 0) m) n
+            SELECT {last} AS last, h.edges, h.near, h.far, h.new, h.unknown,
+                   CASE WHEN {last} THEN '{{}}'::bigint[] ELSE h.new END AS found
+              FROM (SELECT count(*) AS edges,
+                           coalesce(array_agg(x.a ORDER BY x.b, x.a) FILTER (WHERE {kept}),
+                                    '{{}}') AS near,
+                           coalesce(array_agg(x.b ORDER BY x.b, x.a) FILTER (WHERE {kept}),
+                                    '{{}}') AS far,
+                           coalesce(array_agg(DISTINCT x.b ORDER BY x.b)
+                                      FILTER (WHERE x.b <> ALL({known})), '{{}}') AS new,
+                           coalesce(array_agg(DISTINCT x.p)
+                                      FILTER (WHERE x.p <> ALL(s.readable)), '{{}}') AS unknown
+                      FROM ({edges} LIMIT {ROWS_WITH_WALK + 1}) x) h
+             OFFSET 0) n
          WHERE NOT s.last AND NOT s.bail AND cardinality(s.found) > 0)
     SELECT s.nodes, s.hop_ends, s.edge_near, s.edge_far, s.edge_ends, s.truncated, s.bail
       FROM s WHERE s.last OR s.bail OR cardinality(s.found) = 0"""
