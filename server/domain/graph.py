@@ -359,8 +359,9 @@ async def find_artifact_with_lineage(
         del params["member_entity_ids"]  # the key's holder's, read in the statement
         params["key_hash"] = key_hash
     records = await db.fetch(
-        sql.artifact_with_lineage(kind, producer, run_read, artifact_read, key_hash is not None),
-        direction=direction,
+        sql.artifact_with_lineage(
+            kind, producer, run_read, artifact_read, key_hash is not None, direction
+        ),
         depth=depth,
         lim=limit,
         **params,

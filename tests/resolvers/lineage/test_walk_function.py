@@ -23,6 +23,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from server.domain.sql import graph as graph_sql
 from tests.fixtures.service import Api
 from tests.resolvers.lineage.lab import Lab
 
@@ -177,3 +178,89 @@ async def test_the_walk_answers_as_the_walk_it_replaced(
     assert hidden > 10, hidden
     if many:  # and nodes of the second team's private project a member of the first can't see
         assert hidden_from_member > 10, hidden_from_member
+
+
+# sql.graph.small_walk (the walk artifact(path) makes inside its own statement) in one
+# direction for every (depth, limit) of a start, one row each, with the function's answer
+def small_walks(direction: str) -> str:
+    walk = graph_sql.small_walk("SELECT $3::bigint AS id, $2::text = 'Run' AS runs", direction)
+    walk = walk.replace(":depth::int", "c.depth").replace(":lim::int", "c.lim")
+    walk = walk.replace(":member_entity_ids::bigint[]", "$4::bigint[]")
+    return f"""SELECT c.n, o.nodes, o.hop_ends, o.edge_near, o.edge_far, o.edge_ends,
+                      o.truncated, w.*
+                 FROM unnest($1::int[], $5::int[]) WITH ORDINALITY AS c(depth, lim, n)
+                CROSS JOIN LATERAL
+                      lineage_walk($2, $3, '{direction}', c.depth, c.lim, $4::bigint[]) o
+                CROSS JOIN LATERAL ({walk}) w
+                ORDER BY c.n"""
+
+
+@pytest.mark.parametrize(("seed", "many"), [(5, False), (6, True)])
+async def test_the_statements_own_walk_answers_as_the_function_or_leaves_it_the_walk(
+    api: Api, make_user: Any, conn: asyncpg.Connection, seed: int, many: bool
+) -> None:
+    """Where small_walk does not bail, its answer is lineage_walk's, to the order of every
+    array; it bails where the limit cuts a hop and where a hop reaches a project the viewer
+    may not read."""
+    user = await make_user("smallwalker")
+    graph = await random_graph(api, user, conn, seed, many)
+    combos = [(depth, lim) for depth in DEPTHS for lim in LIMITS]
+    depths, limits = ([c[i] for c in combos] for i in (0, 1))
+    same = bailed = cut = private = 0
+    for d in ("DOWNSTREAM", "UPSTREAM"):
+        walks = await conn.prepare(small_walks(d))
+        for kind, ids in (("Run", graph.runs), ("Artifact", graph.versions)):
+            for start in ids:
+                viewers = [[], [graph.team]] + ([[graph.team, graph.other]] if many else [])
+                bails = []
+                for members in viewers:
+                    rows = await walks.fetch(depths, kind, start, members, limits)
+                    bails.append([r["bail"] for r in rows])
+                    for (depth, lim), r in zip(combos, rows, strict=True):
+                        if r["bail"]:
+                            bailed += 1
+                            continue
+                        new = (r["nodes"], r["hop_ends"], r["edge_near"], r["edge_far"],
+                               r["edge_ends"], r["truncated"])  # fmt: skip
+                        assert new == tuple(r)[1:7], (kind, start, members, d, depth, lim)
+                        same += 1
+                        cut += r["truncated"]
+                # the outsider's walk reaches the private project where the member's does not
+                private += sum(o and not m for o, m in zip(bails[0], bails[1], strict=True))
+    assert same > 2_000, same
+    assert bailed > 500, bailed
+    assert cut > 100, cut  # cut by the depth bound's last hop, walked by the statement
+    assert private > 50, private
+
+
+async def test_the_statements_own_walk_leaves_a_big_fan_to_the_function(
+    api: Api, make_user: Any, conn: asyncpg.Connection
+) -> None:
+    """A version used by ROWS_WITH_WALK runs: small_walk bails before its first hop (it
+    counts the edges first); one used by fewer, each run logging two versions, takes it
+    past ROWS_WITH_WALK at the second hop, where it bails too. With one run fewer it does
+    not, and answers as the function does."""
+    user = await make_user("fanwalker")
+    lab = await Lab.open(api, user, "PUBLIC")
+    lab.run("src").log("src", "big").log("src", "mid").log("src", "small")
+    for i in range(graph_sql.ROWS_WITH_WALK):
+        lab.run(f"b{i}").use(f"b{i}", lab.art("big"))
+    fan = graph_sql.ROWS_WITH_WALK // 3 + 1  # 1 + 3 * fan nodes: just past the cut
+    for start, runs in (("mid", fan), ("small", fan - 1)):
+        for i in range(runs):
+            run = f"{start}{i}"
+            lab.run(run).use(run, lab.art(start)).log(run, f"{run}a").log(run, f"{run}b")
+    await lab.flush()
+    walk = await conn.prepare(small_walks("DOWNSTREAM"))
+    for name, bails in (("big", True), ("mid", True), ("small", False)):
+        start = await conn.fetchval(
+            """SELECT v.id FROM artifact_versions v JOIN artifact_collections c
+                   ON c.id = v.collection_id WHERE c.project_id = $1 AND c.name = $2""",
+            await conn.fetchval("SELECT id FROM projects WHERE name = $1", lab.project), name)  # fmt: skip
+        r = await walk.fetchrow([20], "Artifact", start, [], [10_000])
+        assert r is not None
+        assert r["bail"] is bails, name
+        if not bails:
+            assert tuple(r)[1:7] == (r["nodes"], r["hop_ends"], r["edge_near"], r["edge_far"],
+                                     r["edge_ends"], r["truncated"])  # fmt: skip
+            assert len(r["nodes"]) == 1 + 3 * (fan - 1)

@@ -80,7 +80,7 @@ FAMILIES: dict[Callable[..., Statement], list[tuple[Any, ...]]] = {
     ],
     # tests/resolvers/lineage/test_lineage_ahead.py: against the lineage loader
     graph.artifact_with_lineage: [
-        (kind, producer, read, read, key_holder)
+        (kind, producer, read, read, key_holder, direction)
         for kind in ("latest", "index", "alias")
         for producer in BOOLS
         for read in (
@@ -89,6 +89,7 @@ FAMILIES: dict[Callable[..., Statement], list[tuple[Any, ...]]] = {
             frozenset(graph.NODE_COLUMNS["Run"]) | frozenset(graph.NODE_COLUMNS["Artifact"]),
         )
         for key_holder in BOOLS
+        for direction in ("DOWNSTREAM", "UPSTREAM")
     ],
 }
 
