@@ -134,7 +134,10 @@ def lineage_schema(fast_execution: bool = True) -> LineageSchema:
     without importing the fast executor at all. Both give the same answers."""
     if not fast_execution:
         return _build()
-    # imported only here: on import it checks the graphql-core and strawberry it extends
+    # imported only here: on import it checks the graphql-core and strawberry it extends;
+    # the root plan reads graphql-core internals too, so a version without them stops the
+    # start instead of failing every request on its first use
+    import resolvers.root_plan  # noqa: F401
     from resolvers.execution import fast_execution_context, speed_up_unions
 
     schema = _build(execution_context_class=fast_execution_context(*FAST_TYPES))
