@@ -125,23 +125,25 @@ def node_rows(kind: str, read: frozenset[str]) -> Statement:
 # a bigger one's rows follow in a query per kind (node_rows).
 ROWS_WITH_WALK = 500
 
+
 # One hop's edges from the frontier s.found (of runs when s.runs) as (a: frontier node, b:
 # the node one edge away, p: b's project), for each direction: lineage_walk's statements,
 # two branches behind one-time filters (one runs). The direction is fixed in the text: with
 # four branches a statement's plan took longer to set up than the walk saved.
+def _hop_edges(from_versions: str, from_runs: str) -> str:
+    """A hop's edges: ``from_versions`` holds the edges a version reaches runs by,
+    ``from_runs`` those a run reaches versions by."""
+    return f"""
+      SELECT e.version_id AS a, e.run_id AS b, e.run_project_id AS p FROM {from_versions} e
+       WHERE NOT s.runs AND e.version_id = ANY(s.found)
+      UNION ALL
+      SELECT e.run_id, e.version_id, e.version_project_id FROM {from_runs} e
+       WHERE s.runs AND e.run_id = ANY(s.found)"""
+
+
 _HOP_EDGES = {
-    "DOWNSTREAM": """
-      SELECT e.version_id AS a, e.run_id AS b, e.run_project_id AS p FROM artifact_uses e
-       WHERE NOT s.runs AND e.version_id = ANY(s.found)
-      UNION ALL
-      SELECT e.run_id, e.version_id, e.version_project_id FROM artifact_logs e
-       WHERE s.runs AND e.run_id = ANY(s.found)""",
-    "UPSTREAM": """
-      SELECT e.version_id AS a, e.run_id AS b, e.run_project_id AS p FROM artifact_logs e
-       WHERE NOT s.runs AND e.version_id = ANY(s.found)
-      UNION ALL
-      SELECT e.run_id, e.version_id, e.version_project_id FROM artifact_uses e
-       WHERE s.runs AND e.run_id = ANY(s.found)""",
+    "DOWNSTREAM": _hop_edges("artifact_uses", "artifact_logs"),
+    "UPSTREAM": _hop_edges("artifact_logs", "artifact_uses"),
 }
 
 

@@ -24,6 +24,21 @@ def migration_files() -> list[tuple[int, str]]:
     return found
 
 
+async def migrate_up_to(conn: asyncpg.Connection, last: int) -> None:
+    """The database as the service left it after migration ``last``, as an older release
+    would have: every file up to it applied and recorded."""
+    await conn.execute(
+        "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+        " applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+    for migration in load_migrations():
+        if migration.version <= last:
+            await conn.execute(migration.sql)
+            await conn.execute(
+                "INSERT INTO schema_migrations VALUES ($1, $2)", migration.version, migration.name
+            )
+
+
 async def test_two_servers_migrating_one_new_database_apply_each_file_once(
     fresh_database: Any,
 ) -> None:
@@ -53,18 +68,7 @@ async def test_edge_project_ids_are_filled_in_for_edges_recorded_before_0003(
     url = await fresh_database(f"lineage_mig_{uuid.uuid4().hex[:8]}")
     conn = await asyncpg.connect(url)
     try:
-        await conn.execute(
-            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
-            " applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        for migration in load_migrations():
-            if migration.version <= 2:
-                await conn.execute(migration.sql)
-                await conn.execute(
-                    "INSERT INTO schema_migrations VALUES ($1, $2)",
-                    migration.version,
-                    migration.name,
-                )
+        await migrate_up_to(conn, 2)
         await conn.execute(
             """INSERT INTO entities (id, name, is_team) VALUES (1, 'e', true);
                INSERT INTO projects (id, entity_id, name) VALUES (10, 1, 'data'), (20, 1, 'train');
@@ -96,18 +100,7 @@ async def test_versions_get_their_collections_name_and_type_in_0012_and_keep_the
     url = await fresh_database(f"lineage_mig_{uuid.uuid4().hex[:8]}")
     conn = await asyncpg.connect(url)
     try:
-        await conn.execute(
-            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
-            " applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        for migration in load_migrations():
-            if migration.version < 12:
-                await conn.execute(migration.sql)
-                await conn.execute(
-                    "INSERT INTO schema_migrations VALUES ($1, $2)",
-                    migration.version,
-                    migration.name,
-                )
+        await migrate_up_to(conn, 10)
         await conn.execute(
             """INSERT INTO entities (id, name, is_team) VALUES (1, 'e', true);
                INSERT INTO projects (id, entity_id, name) VALUES (10, 1, 'data');
