@@ -22,7 +22,8 @@ from resolvers.documents import PreparedDocuments
 from resolvers.execution import fast_execution_context, speed_up_unions
 from resolvers.schema import LineageSchema
 from server.http.documents import DocumentCache, prepare_document
-from tests.resolvers.test_execution import FAST_TYPES, Item, Named, Odd, Person, outcome
+from tests.resolvers.differential import outcome
+from tests.resolvers.test_execution_fallbacks import FAST_TYPES, Item, Named, Odd, Person
 
 
 @strawberry.type
