@@ -34,6 +34,7 @@ from server.domain import accounts
 from server.domain.access import Viewer
 from server.errors import ServiceError
 from server.http.body import MAX_ANONYMOUS_BODY_BYTES, MAX_BODY_BYTES, read_limited_body
+from server.http.deadline import Deadlines
 from server.http.documents import (
     LIMIT_VERDICTS,
     DocumentCache,
@@ -113,10 +114,10 @@ async def graphql_endpoint(request: Request) -> Response:
     metrics = request.state.metrics
     request_id = os.urandom(8).hex()  # 16 hex digits, as uuid4().hex[:16] was, faster
     operation_type = "unknown"
-    deadline = asyncio.timeout(request.state.settings.request_timeout_seconds)
+    deadlines: Deadlines = request.app.state.deadlines
+    deadline = deadlines.enter(request.state.settings.request_timeout_seconds)
     try:
-        async with deadline:
-            response, operation_type = await _handle(request, request_id)
+        response, operation_type = await _handle(request, request_id)
     except ServiceError as exc:
         response = JSONResponse(error_body(exc.code, exc.message), status_code=exc.http_status)
     except ClientDisconnect:
@@ -125,19 +126,21 @@ async def graphql_endpoint(request: Request) -> Response:
         log.debug("request %s: the client disconnected while sending its body", request_id)
         response = JSONResponse(error_body("BAD_USER_INPUT", _DISCONNECTED), status_code=400)
     except asyncio.CancelledError:
-        # Shutting down, and the request outlived LINEAGE_SHUTDOWN_TIMEOUT: its
-        # transaction was rolled back, so the client may simply send it again.
-        response = JSONResponse(error_body("UNAVAILABLE", _SHUTTING_DOWN), status_code=503)
-    except TimeoutError:
-        if deadline.expired():
+        if deadline.stopped_it():
             response = JSONResponse(error_body("QUERY_TOO_COMPLEX", _deadline_message(request)))
-        else:  # something this request waited on timed out: a backing service
-            log.warning("request %s: a backing service timed out", request_id)
-            response = JSONResponse(error_body("UNAVAILABLE", _UNAVAILABLE_MESSAGE), 503)
+        else:
+            # Shutting down, and the request outlived LINEAGE_SHUTDOWN_TIMEOUT: its
+            # transaction was rolled back, so the client may simply send it again.
+            response = JSONResponse(error_body("UNAVAILABLE", _SHUTTING_DOWN), status_code=503)
+    except TimeoutError:  # something this request waited on timed out: a backing service
+        log.warning("request %s: a backing service timed out", request_id)
+        response = JSONResponse(error_body("UNAVAILABLE", _UNAVAILABLE_MESSAGE), 503)
     except Exception:
         # never a bare 500 without a code or request id
         log.exception("request %s failed", request_id)
         response = JSONResponse(error_body("INTERNAL", _internal_message(request_id)), 500)
+    finally:
+        deadlines.leave(deadline)
     # anything but an executed document without errors (bad JSON, parse errors, refused
     # requests) answers with errors
     succeeded = isinstance(response, GraphQLResponse) and not response.has_errors
