@@ -30,6 +30,7 @@ from server.domain.references import (
     parse_s3_uri,
     store_scope,
 )
+from server.http.deadline import Deadlines
 from server.http.documents import DocumentCache
 from server.http.graphql import graphql_endpoint
 from server.http.health import ReadinessChecks, healthz, readyz
@@ -144,6 +145,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.settings = settings
     app.state.readiness = ReadinessChecks()
     app.state.documents = DocumentCache()
+    app.state.deadlines = Deadlines()
     return app
 
 

@@ -17,11 +17,21 @@ def _too_large(limit: int, hint: str) -> PayloadTooLarge:
     return PayloadTooLarge(f"request body is larger than {limit // (1024 * 1024)} MiB{hint}")
 
 
+def header(request: Request, name: bytes) -> str | None:
+    """The first value of the header ``name`` (lower case), as ``request.headers.get``
+    gives it, read from the ASGI scope without building Starlette's Headers (names
+    arrive in lower case: the ASGI spec says so)."""
+    for key, value in request.scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")  # type: ignore[no-any-return]
+    return None
+
+
 async def read_limited_body(request: Request, limit: int = MAX_BODY_BYTES, hint: str = "") -> bytes:
     """The body, read straight from the ASGI messages (as ``request.stream()`` does,
     without its async generator; nothing reads the body again): PayloadTooLarge past
     ``limit``, ClientDisconnect when the client leaves before the end."""
-    declared = request.headers.get("content-length")
+    declared = header(request, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit, hint)
     # Chunked requests carry no Content-Length: count while streaming and stop at the limit.

@@ -4,10 +4,11 @@ orjson first) and refuses nesting past the limit however the brackets are counte
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
-from server.http.payload import MAX_JSON_DEPTH, MalformedBody, decode_request
+from server.http.payload import MAX_JSON_DEPTH, MalformedBody, decode_request, has_long_number
 
 VALUES = [
     b"1e400",  # inf
@@ -64,3 +65,23 @@ def test_nesting_is_refused_exactly_past_the_limit() -> None:
         decode_request(_nested(MAX_JSON_DEPTH - 2))
     with pytest.raises(MalformedBody, match="nested deeper"):
         decode_request(_nested(5000))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"123456789012345",  # 15 digits
+        b"1234567890123456",  # 16
+        b'{"a": 12345678.901234567}',  # runs of 8 and 9
+        b'{"a": 123456789012345678901}',
+        b"x" * 300 + b"9" * 16 + b"x",
+        "\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660" * 2,  # not ASCII
+        "१२३४५६७८९०१२३४५६७".encode(),
+    ],
+)
+def test_long_numbers_are_found_as_the_regular_expression_finds_them(body: bytes | str) -> None:
+    """has_long_number decides which decoder keeps a body's big integers exact: ASCII
+    digits only, sixteen in a row."""
+    raw = body.encode() if isinstance(body, str) else body
+    assert has_long_number(raw) == bool(re.search(rb"\d{16}", raw))
