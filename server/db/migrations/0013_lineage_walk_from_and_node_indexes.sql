@@ -9,6 +9,7 @@
 -- Same loop, same statements and settings as 0010's; lineage_walk itself is unchanged.
 -- From the start's state (from_hop 0, the frontier and nodes the start alone, no edges) it
 -- answers as lineage_walk does, exactly.
+-- (Then, at the end of this file, indexes for reading the nodes' rows.)
 CREATE OR REPLACE FUNCTION lineage_walk_from(
     start_kind text, start_id bigint, direction text, max_depth integer,
     node_limit integer, member_entity_ids bigint[],
@@ -170,3 +171,19 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- The rows of a lineage answer's nodes (server/domain/sql/graph.py node_rows, and the
+-- rows artifact_with_lineage reads with a small walk) read by id, for thousands of ids at
+-- a time: each row fetched from the table after its index entry cost more than finding
+-- it (a 10,000-node walk: 2 x ~5,000 heap fetches). These indexes hold, beside the id,
+-- the columns a lineage's nodes are usually shown by (a run: its project, run id and
+-- name; a version: its project, name, version index and type), so that reading only those
+-- is an index-only scan. These columns do not change after a run is created or a version
+-- committed, so updates of the others (a run's state, config and summary) stay HOT. Where
+-- a node's page was written since the last (auto)vacuum, Postgres reads the row from the
+-- table, as before. Upgrade: two index builds under a SHARE lock (writes to runs and
+-- artifact_versions wait; reads go on): on the medium graph (20k runs, 40k versions)
+-- 0.07 s, and 1.1 + 2.7 MB of index.
+CREATE INDEX IF NOT EXISTS runs_node_columns ON runs (id) INCLUDE (project_id, run_id, name);
+CREATE INDEX IF NOT EXISTS artifact_versions_node_columns
+    ON artifact_versions (id) INCLUDE (project_id, name, version_index, type);
