@@ -161,9 +161,13 @@ def small_walk(start: str, direction: str) -> str:
     more the way it goes (counted first: a popular version's first hop cost a millisecond
     to sort and aggregate for nothing), or as soon as a hop would take the nodes and edges
     of the walk past ROWS_WITH_WALK, reaches more new nodes than the limit leaves room for,
-    or reaches a project the viewer may not read, it stops with ``bail`` set and its other
-    columns meaningless, and the caller walks with lineage_walk instead (its answer is then
-    the function's, exactly). Otherwise the answer is the function's: each hop's edges
+    or reaches a project the viewer may not read, it stops with ``bail`` set, and its row
+    holds the walk as it was before that hop, for lineage_walk_from (migration 0013) to go
+    on with: ``hop``, the hop to walk next (0-based), ``runs``, whether its frontier
+    ``found`` holds runs, ``seen_runs`` and ``seen_versions``, and the answer's columns so
+    far (the caller's answer is then the function's, exactly; it used to walk again from
+    the start, which cost walks of 800-3,000 nodes about a millisecond of the database's
+    CPU for hops already walked). Otherwise the answer is the function's: each hop's edges
     sorted by (far end, near end), its new nodes in id order, and the hop at the depth
     bound keeps only the edges to nodes seen before and sets truncated when it reaches new
     ones, as lineage_walk's last hop. Which nodes were seen is checked with ``<> ALL`` on
@@ -187,26 +191,33 @@ def small_walk(start: str, direction: str) -> str:
                >= {ROWS_WITH_WALK} AS bail
           FROM (SELECT u.runs, ARRAY[u.id] AS found FROM ({start}) u) s
         UNION ALL
-        SELECT s.hop + 1, NOT s.runs, n.found,
-               CASE WHEN s.runs THEN s.seen_runs ELSE s.seen_runs || n.found END,
-               CASE WHEN s.runs THEN s.seen_versions || n.found ELSE s.seen_versions END,
-               s.readable || n.unknown, s.nodes || n.found,
-               CASE WHEN n.last THEN s.hop_ends
+        SELECT CASE WHEN n.bail THEN s.hop ELSE s.hop + 1 END,
+               CASE WHEN n.bail THEN s.runs ELSE NOT s.runs END,
+               CASE WHEN n.bail THEN s.found ELSE n.found END,
+               CASE WHEN n.bail OR s.runs THEN s.seen_runs ELSE s.seen_runs || n.found END,
+               CASE WHEN n.bail OR NOT s.runs THEN s.seen_versions
+                    ELSE s.seen_versions || n.found END,
+               s.readable || n.unknown,
+               CASE WHEN n.bail THEN s.nodes ELSE s.nodes || n.found END,
+               CASE WHEN n.bail OR n.last THEN s.hop_ends
                     ELSE s.hop_ends || cardinality(s.nodes) + cardinality(n.found) END,
-               s.edge_near || n.near, s.edge_far || n.far,
-               s.edge_ends || cardinality(s.edge_near) + cardinality(n.near),
-               n.last, n.last AND cardinality(n.new) > 0,
-               n.edges > {ROWS_WITH_WALK} - cardinality(s.nodes)
-               OR cardinality(n.unknown) > 0
-                  AND EXISTS (SELECT FROM projects q WHERE q.id = ANY(n.unknown)
-                                AND (q.visibility <> 'PRIVATE'
-                                     OR q.entity_id = ANY(:member_entity_ids::bigint[]))
-                                    IS NOT TRUE)
-               OR NOT n.last
-                  AND cardinality(n.new) > greatest(:lim::int - cardinality(s.nodes), 0)
+               CASE WHEN n.bail THEN s.edge_near ELSE s.edge_near || n.near END,
+               CASE WHEN n.bail THEN s.edge_far ELSE s.edge_far || n.far END,
+               CASE WHEN n.bail THEN s.edge_ends
+                    ELSE s.edge_ends || cardinality(s.edge_near) + cardinality(n.near) END,
+               n.last AND NOT n.bail, n.last AND NOT n.bail AND cardinality(n.new) > 0, n.bail
           FROM s CROSS JOIN LATERAL (
-            SELECT {last} AS last, h.edges, h.near, h.far, h.new, h.unknown,
-                   CASE WHEN {last} THEN '{{}}'::bigint[] ELSE h.new END AS found
+            SELECT {last} AS last, h.near, h.far, h.new, h.unknown,
+                   CASE WHEN {last} THEN '{{}}'::bigint[] ELSE h.new END AS found,
+                   h.edges > {ROWS_WITH_WALK} - cardinality(s.nodes)
+                   OR cardinality(h.unknown) > 0
+                      AND EXISTS (SELECT FROM projects q WHERE q.id = ANY(h.unknown)
+                                    AND (q.visibility <> 'PRIVATE'
+                                         OR q.entity_id = ANY(:member_entity_ids::bigint[]))
+                                        IS NOT TRUE)
+                   OR NOT {last}
+                      AND cardinality(h.new) > greatest(:lim::int - cardinality(s.nodes), 0)
+                   AS bail
               FROM (SELECT count(*) AS edges,
                            coalesce(array_agg(x.a ORDER BY x.b, x.a) FILTER (WHERE {kept}),
                                     '{{}}') AS near,
@@ -219,7 +230,8 @@ def small_walk(start: str, direction: str) -> str:
                       FROM ({edges} LIMIT {ROWS_WITH_WALK + 1}) x) h
              OFFSET 0) n
          WHERE NOT s.last AND NOT s.bail AND cardinality(s.found) > 0)
-    SELECT s.nodes, s.hop_ends, s.edge_near, s.edge_far, s.edge_ends, s.truncated, s.bail
+    SELECT s.nodes, s.hop_ends, s.edge_near, s.edge_far, s.edge_ends, s.truncated, s.bail,
+           s.hop, s.runs, s.found, s.seen_runs, s.seen_versions
       FROM s WHERE s.last OR s.bail OR cardinality(s.found) = 0"""
 
 
@@ -257,9 +269,10 @@ def artifact_with_lineage(
 ) -> Statement:
     """artifact(path) (sql.artifacts' readable_artifact_by_path) and, in the same
     statement, its lineage walk (from the version, ``direction``, ``:depth``, ``:lim``:
-    small_walk's, or lineage_walk's where small_walk bails) and, when the walk found at most ROWS_WITH_WALK nodes, the
-    readable rows of its nodes as node_rows reads them (the fields in ``run_read`` and
-    ``artifact_read``): a small lineage costs one round trip instead of four.
+    small_walk's, continued by lineage_walk_from where small_walk bails) and, when the
+    walk found at most ROWS_WITH_WALK nodes, the readable rows of its nodes as node_rows
+    reads them (the fields in ``run_read`` and ``artifact_read``): a small lineage costs
+    one round trip instead of four.
 
     Two rows (a FULL JOIN ON false, as sql.lineage's artifact_with_hops): the version's,
     whose ``id`` is set, and the walk's (WALKS' columns, and ``rows_included``, whether
@@ -300,9 +313,11 @@ def artifact_with_lineage(
                            sw.truncated
                       FROM sw WHERE NOT sw.bail
                     UNION ALL
-                    SELECT y.* FROM sw CROSS JOIN LATERAL lineage_walk('Artifact', sw.nodes[1],
-                           '{direction}', :depth::int, :lim::int,
-                           :member_entity_ids::bigint[]) y WHERE sw.bail) x),
+                    SELECT y.* FROM sw CROSS JOIN LATERAL lineage_walk_from('Artifact',
+                           sw.nodes[1], '{direction}', :depth::int, :lim::int,
+                           :member_entity_ids::bigint[], sw.hop + 1, sw.runs, sw.found,
+                           sw.seen_runs, sw.seen_versions, sw.nodes, sw.hop_ends,
+                           sw.edge_near, sw.edge_far, sw.edge_ends) y WHERE sw.bail) x),
         found AS MATERIALIZED (
             SELECT h % 2 = 0 AS is_run, x.id
               FROM w CROSS JOIN LATERAL generate_subscripts(w.hop_ends, 1) h

@@ -182,17 +182,27 @@ async def test_the_walk_answers_as_the_walk_it_replaced(
 
 # sql.graph.small_walk (the walk artifact(path) makes inside its own statement) in one
 # direction for every (depth, limit) of a start, one row each, with the function's answer
+# and, where small_walk bails, lineage_walk_from's from the walk it handed over ("f_")
 def small_walks(direction: str) -> str:
     walk = graph_sql.small_walk("SELECT $3::bigint AS id, $2::text = 'Run' AS runs", direction)
     walk = walk.replace(":depth::int", "c.depth").replace(":lim::int", "c.lim")
     walk = walk.replace(":member_entity_ids::bigint[]", "$4::bigint[]")
     return f"""SELECT c.n, o.nodes, o.hop_ends, o.edge_near, o.edge_far, o.edge_ends,
-                      o.truncated, w.*
+                      o.truncated, w.*, f.nodes AS f_nodes, f.hop_ends AS f_hop_ends,
+                      f.edge_near AS f_edge_near, f.edge_far AS f_edge_far,
+                      f.edge_ends AS f_edge_ends, f.truncated AS f_truncated
                  FROM unnest($1::int[], $5::int[]) WITH ORDINALITY AS c(depth, lim, n)
                 CROSS JOIN LATERAL
                       lineage_walk($2, $3, '{direction}', c.depth, c.lim, $4::bigint[]) o
                 CROSS JOIN LATERAL ({walk}) w
+                 LEFT JOIN LATERAL lineage_walk_from(
+                      $2, $3, '{direction}', c.depth, c.lim, $4::bigint[], w.hop + 1, w.runs,
+                      w.found, w.seen_runs, w.seen_versions, w.nodes, w.hop_ends, w.edge_near,
+                      w.edge_far, w.edge_ends) f ON w.bail
                 ORDER BY c.n"""
+
+
+RESUMED = ("f_nodes", "f_hop_ends", "f_edge_near", "f_edge_far", "f_edge_ends", "f_truncated")
 
 
 @pytest.mark.parametrize(("seed", "many"), [(5, False), (6, True)])
@@ -201,12 +211,13 @@ async def test_the_statements_own_walk_answers_as_the_function_or_leaves_it_the_
 ) -> None:
     """Where small_walk does not bail, its answer is lineage_walk's, to the order of every
     array; it bails where the limit cuts a hop and where a hop reaches a project the viewer
-    may not read."""
+    may not read, and lineage_walk_from, going on from the walk it hands over, answers as
+    lineage_walk does from the start."""
     user = await make_user("smallwalker")
     graph = await random_graph(api, user, conn, seed, many)
     combos = [(depth, lim) for depth in DEPTHS for lim in LIMITS]
     depths, limits = ([c[i] for c in combos] for i in (0, 1))
-    same = bailed = cut = private = 0
+    same = bailed = cut = private = resumed_hops = 0
     for d in ("DOWNSTREAM", "UPSTREAM"):
         walks = await conn.prepare(small_walks(d))
         for kind, ids in (("Run", graph.runs), ("Artifact", graph.versions)):
@@ -219,6 +230,9 @@ async def test_the_statements_own_walk_answers_as_the_function_or_leaves_it_the_
                     for (depth, lim), r in zip(combos, rows, strict=True):
                         if r["bail"]:
                             bailed += 1
+                            resumed_hops += r["hop"] >= 0
+                            assert tuple(r[c] for c in RESUMED) == tuple(r)[1:7], (
+                                kind, start, members, d, depth, lim)  # fmt: skip
                             continue
                         new = (r["nodes"], r["hop_ends"], r["edge_near"], r["edge_far"],
                                r["edge_ends"], r["truncated"])  # fmt: skip
@@ -229,6 +243,7 @@ async def test_the_statements_own_walk_answers_as_the_function_or_leaves_it_the_
                 private += sum(o and not m for o, m in zip(bails[0], bails[1], strict=True))
     assert same > 2_000, same
     assert bailed > 500, bailed
+    assert resumed_hops > 100, resumed_hops  # handed over after hops of its own
     assert cut > 100, cut  # cut by the depth bound's last hop, walked by the statement
     assert private > 50, private
 
@@ -260,6 +275,9 @@ async def test_the_statements_own_walk_leaves_a_big_fan_to_the_function(
         r = await walk.fetchrow([20], "Artifact", start, [], [10_000])
         assert r is not None
         assert r["bail"] is bails, name
+        if bails:  # handed over before its first hop (big) or after it (mid)
+            assert r["hop"] == (-1 if name == "big" else 0), name
+            assert tuple(r[c] for c in RESUMED) == tuple(r)[1:7], name
         if not bails:
             assert tuple(r)[1:7] == (r["nodes"], r["hop_ends"], r["edge_near"], r["edge_far"],
                                      r["edge_ends"], r["truncated"])  # fmt: skip
