@@ -20,7 +20,7 @@ from server.db.database import Queryable
 from server.domain import access, artifacts, runs
 from server.domain.access import Viewer
 from server.domain.graph import RUN, Graph
-from server.domain.ids import encode_id
+from server.domain.ids import encode_ids
 from server.domain.sql import graph as sql
 
 # every field of a node's row (node_rows reads only those asked for)
@@ -50,7 +50,7 @@ async def node_rows(
 
 def global_ids_of(kind: str, ids: Sequence[int]) -> dict[int, str]:
     """The global ids of the nodes of ``kind`` with row ids ``ids``, by row id."""
-    return {i: encode_id(kind, i) for i in ids}
+    return dict(zip(ids, encode_ids(kind, ids), strict=True))
 
 
 def global_edges_of(graph: Graph, ids: dict[str, dict[int, str]]) -> list[tuple[str, str, str]]:
