@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from enum import Enum
+from itertools import groupby
 from operator import attrgetter
 from typing import Any
 
@@ -174,16 +175,26 @@ def list_completer(
     def complete_rows(items: RowViews) -> list[Any] | None:
         if row_plans is None:
             return complete(list(items))
+        rows = items.rows
+        if len(items.classes) != len(rows):
+            raise ValueError("a RowViews list with as many classes as rows")
+        # by runs of one class (a lineage answer's hops, its edges): each run's plan
+        # mapped over its rows in C, ~0.1 us an item less than a loop here
         out: list[Any] = []
-        append = out.append
-        for cls, row in zip(items.classes, items.rows, strict=True):
+        at = 0
+        for cls, same in groupby(items.classes):
             plan = row_plans.get(cls)
             if plan is None:
                 return complete(list(items))
-            completed = plan(row)
-            if completed is None:
+            end = at + len(list(same))
+            done = list(map(plan, rows if at == 0 and end == len(rows) else rows[at:end]))
+            if None in done:
                 return None
-            append(completed)
+            if at == 0:
+                out = done
+            else:
+                out += done
+            at = end
         return out
 
     def complete(items: list[Any] | RowViews) -> list[Any] | None:

@@ -24,6 +24,7 @@ from server.domain import (
     graph,
     lineage,
     manifests,
+    node_rows,
     projects,
     runs,
     sweeps,
@@ -87,7 +88,7 @@ def page_loader(
 @dataclass(frozen=True)
 class LineageKey:
     request: graph.LineageRequest
-    # the row fields the query reads of its Run and Artifact nodes (graph.node_rows)
+    # the row fields the query reads of its Run and Artifact nodes (node_rows.node_rows)
     run_fields: frozenset[str]
     artifact_fields: frozenset[str]
 
@@ -294,7 +295,7 @@ class Loaders:
             groups = list(wanted)
             # all of them at once, on as many connections
             loaded = await asyncio.gather(
-                *(graph.node_rows(self.db, self.viewer, kind, list(wanted[(kind, fields)]), fields)
+                *(node_rows.node_rows(self.db, self.viewer, kind, list(wanted[(kind, fields)]), fields)
                   for kind, fields in groups)
             )  # fmt: skip
             rows = dict(zip(groups, loaded, strict=True))

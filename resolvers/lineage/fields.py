@@ -14,7 +14,7 @@ from resolvers.connections import Connection, hop_connections
 from resolvers.fields import RowViews
 from resolvers.info import Info
 from resolvers.selection import below, fields_of
-from server.domain import graph
+from server.domain import graph, node_rows
 from server.domain.lineage import HopKey, HopPage
 from server.loaders import LineageKey
 
@@ -108,8 +108,8 @@ def node_fields_of(
     nodes = [f for f in fields_of(raw, below(field_nodes)) if f.name.value == "nodes"]
     names = {f.name.value for f in fields_of(raw, below(nodes))}
     return (
-        _read(names, RUN_FIELDS, ARTIFACT_FIELDS, graph.NODE_FIELDS[graph.RUN]),
-        _read(names, ARTIFACT_FIELDS, RUN_FIELDS, graph.NODE_FIELDS[graph.ARTIFACT]),
+        _read(names, RUN_FIELDS, ARTIFACT_FIELDS, node_rows.NODE_FIELDS[graph.RUN]),
+        _read(names, ARTIFACT_FIELDS, RUN_FIELDS, node_rows.NODE_FIELDS[graph.ARTIFACT]),
     )
 
 
@@ -185,7 +185,7 @@ async def lineage_graph(
     if found.graph.global_edges is not None and not vanished:
         edges = found.graph.global_edges  # made with the global ids, while the rows came
     else:
-        edges = graph.global_edges_of(found.graph, ids)
+        edges = node_rows.global_edges_of(found.graph, ids)
     return LineageGraph(
         nodes=RowViews(classes, rows),  # type: ignore[arg-type]
         edges=RowViews([LineageEdge] * len(edges), edges),  # type: ignore[arg-type]

@@ -11,20 +11,25 @@ Nodes the viewer may not read are never returned and the walk does not go throug
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
-from itertools import repeat
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from asyncpg import Record
 
 from server.db.database import Queryable
-from server.domain import access, accounts, artifacts, runs
+from server.domain import access
 from server.domain.access import Viewer
-from server.domain.ids import encode_id
 from server.domain.sql import graph as sql
 from server.errors import BadUserInput
+
+if TYPE_CHECKING:  # at run time, by __getattr__ below
+    from server.domain.artifact_lineage import (
+        ArtifactLineage as ArtifactLineage,
+    )
+    from server.domain.artifact_lineage import (
+        find_artifact_with_lineage as find_artifact_with_lineage,
+    )
 
 MAX_DEPTH = 100
 MAX_LIMIT = 10_000
@@ -128,7 +133,7 @@ def check_bounds(depth: int, limit: int) -> None:
 _OTHER = {RUN: ARTIFACT, ARTIFACT: RUN}
 
 
-def _graph(start: NodeKey, direction: str, row: Record) -> Graph:
+def walk_graph(start: NodeKey, direction: str, row: Record) -> Graph:
     """The Graph of one lineage_walk row: node ids by hop (kinds alternate from the
     start's), edges as (near, far) id pairs by hop, oriented here as data flows."""
     kinds = (start[0], _OTHER[start[0]])
@@ -169,7 +174,7 @@ async def _walks(
         member_entity_ids=members,
     )
     return [
-        _graph(start, direction, row)
+        walk_graph(start, direction, row)
         for (start, direction, _, _), row in zip(walks, rows, strict=True)
     ]
 
@@ -243,61 +248,6 @@ async def lineages(
     return [done[(request, request.direction)] for request in requests]
 
 
-# every field of a node's row (node_rows reads only those asked for)
-NODE_FIELDS = {kind: frozenset(names) for kind, names in sql.NODE_COLUMNS.items()}
-
-
-async def node_rows(
-    db: Queryable,
-    viewer: Viewer | None,
-    kind: str,
-    ids: Sequence[int],
-    read: frozenset[str],
-    global_ids: dict[str, dict[int, str]] | None = None,
-) -> dict[int, Any]:
-    """The readable runs (``kind`` RUN) or artifact versions (ARTIFACT) of ``ids`` by id,
-    as RunRow / ArtifactRow holding the fields in ``read`` (sql.NODE_COLUMNS names them),
-    their key and access fields; the others None. When ``global_ids`` holds ``kind`` by
-    the time the rows come (the global id of every one of ``ids``), the rows carry them."""
-    if not ids:
-        return {}
-    record = await db.fetchrow(
-        sql.node_rows(kind, read), ids=list(ids), member_entity_ids=access.member_entity_ids(viewer)
-    )
-    assert record is not None  # an aggregate's one row
-    return _rows_of_arrays(record, kind, read, "", (global_ids or {}).get(kind))
-
-
-def global_ids_of(kind: str, ids: Sequence[int]) -> dict[int, str]:
-    """The global ids of the nodes of ``kind`` with row ids ``ids``, by row id."""
-    return {i: encode_id(kind, i) for i in ids}
-
-
-def global_edges_of(graph: Graph, ids: dict[str, dict[int, str]]) -> list[tuple[str, str, str]]:
-    """The edges of ``graph`` between nodes in ``ids`` (global ids by kind and row id), as
-    (source, target, kind) global ids and kind names; an edge with an end not in ``ids``
-    (its row vanished) is left out."""
-    edges: list[tuple[str, str, str]] = []
-    if graph.edge_hops is None:  # not one walk's graph (BOTH): its edges one by one
-        return [
-            (a, b, edge_kind)
-            for (sk, s), (tk, t), edge_kind in graph.edges
-            if (a := ids[sk].get(s)) is not None and (b := ids[tk].get(t)) is not None
-        ]
-    for source_kind, target_kind, edge_kind, sources, targets in graph.edge_hops:
-        near: list[str | None] = list(map(ids[source_kind].get, sources))
-        far: list[str | None] = list(map(ids[target_kind].get, targets))
-        if None in near or None in far:  # an end vanished: not an edge of the answer
-            edges += [
-                (s, t, edge_kind)
-                for s, t in zip(near, far, strict=True)
-                if s is not None and t is not None
-            ]
-        else:  # every end found: the edge tuples made in C
-            edges += zip(near, far, repeat(edge_kind))  # type: ignore[arg-type]
-    return edges
-
-
 async def _edges_between(db: Queryable, nodes: list[NodeKey]) -> list[Edge]:
     runs = [i for k, i in nodes if k == RUN]
     artifacts = [i for k, i in nodes if k == ARTIFACT]
@@ -312,156 +262,12 @@ async def _edges_between(db: Queryable, nodes: list[NodeKey]) -> list[Edge]:
     ]
 
 
-@dataclass
-class ArtifactLineage:
-    """A version found by path, its readable producer (when asked for), and one lineage
-    walk from it with the readable rows of its nodes (node_rows' rows by id)."""
+def __getattr__(name: str) -> object:
+    """A version found by path with one walk from it (artifact_lineage.py, which builds
+    on the Graph here), where its caller has always found it: imported when first asked
+    for, as importing it here would be circular."""
+    if name in ("ArtifactLineage", "find_artifact_with_lineage"):
+        from server.domain import artifact_lineage
 
-    artifact: artifacts.ArtifactRow | None
-    producer: runs.RunRow | None = None
-    graph: Graph | None = None
-    runs: dict[int, runs.RunRow] = field(default_factory=dict)
-    artifacts: dict[int, artifacts.ArtifactRow] = field(default_factory=dict)
-    # with a key_hash: the key's holder, None for a wrong or revoked key
-    viewer: Viewer | None = None
-
-
-async def find_artifact_with_lineage(
-    db: Queryable,
-    viewer: Viewer | None,
-    path: str,
-    *,
-    producer: bool,
-    direction: str,
-    depth: int,
-    limit: int,
-    run_read: frozenset[str],
-    artifact_read: frozenset[str],
-    key_hash: bytes | None = None,
-) -> ArtifactLineage:
-    """artifacts.find_artifact(_and_producer) and lineage() of the version it finds
-    (UPSTREAM or DOWNSTREAM; bounds checked by the caller) with node_rows of its nodes
-    (``run_read`` / ``artifact_read``): one round trip for a walk of up to
-    sql.ROWS_WITH_WALK nodes, two (the rows of both kinds side by side) past that.
-
-    With ``key_hash`` (and no viewer), for the holder of that API key, looked up in the
-    same statement: the answer's ``viewer`` is the holder, None for a wrong or revoked
-    key (and then nothing else is found). ``path`` must then name its entity."""
-    if direction not in ("UPSTREAM", "DOWNSTREAM"):
-        raise ValueError(f"one walk goes UPSTREAM or DOWNSTREAM, not {direction!r}")
-    named = artifacts.path_params(viewer, path)
-    if named is None:
-        if key_hash is None:
-            return ArtifactLineage(None)
-        return ArtifactLineage(None, viewer=await accounts.viewer_by_key_hash_or_none(db, key_hash))
-    kind, params = named
-    if key_hash is not None:
-        del params["member_entity_ids"]  # the key's holder's, read in the statement
-        params["key_hash"] = key_hash
-    records = await db.fetch(
-        sql.artifact_with_lineage(
-            kind, producer, run_read, artifact_read, key_hash is not None, direction
-        ),
-        depth=depth,
-        lim=limit,
-        **params,
-    )
-    holder = None
-    if key_hash is not None:
-        holder, records = accounts.split_key_holder(records)
-        if holder is None:
-            return ArtifactLineage(None)
-        viewer = holder
-    if not records:
-        return ArtifactLineage(None, viewer=holder)
-    version = walk = None
-    for r in records:
-        if r["id"] is not None:
-            version = r
-        else:
-            walk = r
-    if version is None or walk is None:
-        return ArtifactLineage(None, viewer=holder)
-    found = artifacts.ARTIFACT_ROW.one(version)
-    producer_found = None
-    if producer and version["producer_id"] is not None:
-        producer_found = artifacts.PRODUCER_ROW.one(version)
-    walked = _graph((ARTIFACT, found.id), direction, walk)
-    if walk["rows_included"]:
-        run_rows = _array_rows(walk, RUN, run_read)
-        artifact_rows = _array_rows(walk, ARTIFACT, artifact_read)
-    else:  # a big walk: its rows as the lineage loader reads them, both kinds at once
-        run_rows, artifact_rows = await _big_walk_rows(db, viewer, walked, run_read, artifact_read)
-    return ArtifactLineage(found, producer_found, walked, run_rows, artifact_rows, holder)
-
-
-async def _big_walk_rows(
-    db: Queryable,
-    viewer: Viewer | None,
-    walked: Graph,
-    run_read: frozenset[str],
-    artifact_read: frozenset[str],
-) -> tuple[dict[int, Any], dict[int, Any]]:
-    """node_rows of both kinds of a walk's nodes, side by side, and the nodes' global ids
-    (``walked.global_ids``, which the rows carry too) and the edges made of them
-    (``walked.global_edges``), made while Postgres reads the rows: a 10,000-node answer
-    spent ~3 ms encoding ids and ~1 ms making edges after the rows came, with nothing
-    else to do while it waited for them."""
-    ids = {RUN: walked.ids_of(RUN), ARTIFACT: walked.ids_of(ARTIFACT)}
-    global_ids: dict[str, dict[int, str]] = {}
-    reads = [
-        asyncio.ensure_future(node_rows(db, viewer, kind, ids[kind], read, global_ids))
-        for kind, read in ((RUN, run_read), (ARTIFACT, artifact_read))
-    ]
-    try:
-        # both statements sent (each task runs until it waits for its answer), then the
-        # global ids made, which each task finds when its rows come
-        await asyncio.sleep(0)
-        for kind, of_kind in ids.items():
-            global_ids[kind] = global_ids_of(kind, of_kind)
-        walked.global_ids = global_ids
-        walked.global_edges = global_edges_of(walked, global_ids)
-        run_rows, artifact_rows = await asyncio.gather(*reads)
-    except BaseException:
-        for read in reads:
-            read.cancel()
-        raise
-    return run_rows, artifact_rows
-
-
-def _array_rows(record: Record, kind: str, read: frozenset[str]) -> dict[int, Any]:
-    """The rows of ``kind`` by id from sql.artifact_with_lineage's arrays (the fields not
-    read None, as node_rows leaves them)."""
-    return _rows_of_arrays(
-        record, kind, read, sql.RUN_PREFIX if kind == RUN else sql.ARTIFACT_PREFIX
-    )
-
-
-# _rows_of_arrays gives a row its global id by position, after the fields RowBuilder names
-for _made, _builder in (
-    (runs.RunRow, runs.RUN_ROW),
-    (artifacts.ArtifactRow, artifacts.ARTIFACT_ROW),
-):
-    if [f.name for f in fields(_made) if f.init] != [*_builder.fields, "_global_id"]:
-        raise RuntimeError(f"{_made.__name__}'s fields are not its RowBuilder's and _global_id")
-
-
-def _rows_of_arrays(
-    record: Record,
-    kind: str,
-    read: frozenset[str],
-    prefix: str,
-    global_ids: dict[int, str] | None = None,
-) -> dict[int, Any]:
-    """The rows of ``kind`` by id from the arrays ``<prefix><field>`` of ``record``, with
-    their global ids from ``global_ids`` (by row id) when given."""
-    ids = record[prefix + "id"]
-    if not ids:
-        return {}
-    present = sql.node_array_columns(kind, read)
-    fields = runs.RUN_ROW.fields if kind == RUN else artifacts.ARTIFACT_ROW.fields
-    columns = [record[prefix + n] if n in present else repeat(None) for n in fields]
-    if global_ids is not None:  # the field after the row's own ones: its kept global id
-        columns.append(map(global_ids.__getitem__, ids))
-    make: Any = runs.RunRow if kind == RUN else artifacts.ArtifactRow
-    return dict(zip(ids, map(make, *columns), strict=False))
+        return getattr(artifact_lineage, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -41,7 +41,7 @@ EDGES_BETWEEN = Statement(
 # The rows of a lineage answer's nodes, each column read only when the query needs it
 # (server/domain/graph.py node_rows): a 10,000-node answer decoding every column of
 # every row spent about as long on that as on the walk. Columns not read are not
-# selected: their fields are None in the rows built (graph._rows_of_arrays).
+# selected: their fields are None in the rows built (node_rows.rows_of_arrays).
 _RUN_COLUMNS = {  # RunRow's fields, in order: expression, type
     "id": ("r.id", "bigint"),
     "project_id": ("r.project_id", "bigint"),

@@ -97,9 +97,9 @@ async def test_each_field_alone_answers_as_the_whole_row(
 
 async def test_a_field_nobody_listed_reads_the_whole_row() -> None:
     from resolvers.lineage.fields import _read
-    from server.domain import graph
+    from server.domain import graph, node_rows
 
-    everything = graph.NODE_FIELDS[graph.RUN]
+    everything = node_rows.NODE_FIELDS[graph.RUN]
     assert _read({"runId"}, RUN_FIELDS, ARTIFACT_FIELDS, everything) == {"run_id"}
     # a field of the other kind adds nothing; an unknown one reads everything
     assert _read({"runId", "digest"}, RUN_FIELDS, ARTIFACT_FIELDS, everything) == {"run_id"}

@@ -124,6 +124,18 @@ CASES: dict[str, tuple[str, dict[str, RowViews]]] = {
         "{ things { ... on Tag { weight label } __typename ... on Pet { mood name } } }",
         {"things": things(PetRow("a", 1), ("x", 3), PetRow("b", 2), ("y", 4))},
     ),
+    "union, runs of one class": (
+        "{ things { __typename ... on Pet { name } ... on Tag { label weight } } }",
+        {
+            "things": things(
+                PetRow("a", 1), PetRow("b", 2), ("x", 3), ("y", 4), ("z", 5), PetRow("c", 3)
+            )
+        },
+    ),
+    "a bad row in a later run": (
+        "{ things { ... on Pet { name } ... on Tag { weight } } }",
+        {"things": things(PetRow("a", 1), PetRow("b", 2), ("x", 3), ("y", "heavy"))},
+    ),
     "fragments twice": (
         "fragment P on Pet { name } { things { ...P ... on Pet { age name } ...P } }",
         {"things": things(PetRow("a", 1), ("x", 3))},
