@@ -27,6 +27,7 @@ import functools
 import importlib
 import sys
 import time
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +126,7 @@ async def run(args: argparse.Namespace) -> None:
     settings = Settings.from_env(run_worker=False, data_dir=Path(args.data_dir), database_url=url)
     app = create_app(settings)
     to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    from_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    from_app: asyncio.Queue[MutableMapping[str, Any]] = asyncio.Queue()
     state: dict[str, Any] = {}
     lifespan = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": state}
     running = asyncio.create_task(app(lifespan, to_app.get, from_app.put))
@@ -135,9 +136,9 @@ async def run(args: argparse.Namespace) -> None:
         raise SystemExit(f"the app did not start: {started}")
     tune_garbage_collector()
     body, key = args.body_bytes, args.key
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     async def receive() -> dict[str, Any]:
