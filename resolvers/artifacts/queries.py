@@ -16,7 +16,7 @@ from resolvers.document_facts import uses_variables
 from resolvers.info import Info
 from resolvers.lineage.fields import node_fields_of
 from resolvers.selection import DOCUMENTS, below, fields_of
-from server.domain import artifacts, graph, lineage
+from server.domain import artifact_lineage, artifacts, graph, lineage
 from server.domain.lineage import HopKey, OutputsWanted
 from server.domain.names import parse_artifact_path
 from server.domain.pagination import page_args
@@ -106,7 +106,7 @@ async def _with_lineage(
     that field's resolver loads (resolvers/lineage/fields.py lineage_graph), so a guess
     that misses only costs the statement's walk, never a wrong answer."""
     context = info.context
-    found = await graph.find_artifact_with_lineage(
+    found = await artifact_lineage.find_artifact_with_lineage(
         context.db, None if key_hash is not None else context.viewer, path, producer=producer,
         direction=walk.direction, depth=walk.depth, limit=walk.limit,
         run_read=walk.run_read, artifact_read=walk.artifact_read, key_hash=key_hash,

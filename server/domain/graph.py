@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from asyncpg import Record
 
@@ -22,14 +21,6 @@ from server.domain import access
 from server.domain.access import Viewer
 from server.domain.sql import graph as sql
 from server.errors import BadUserInput
-
-if TYPE_CHECKING:  # at run time, by __getattr__ below
-    from server.domain.artifact_lineage import (
-        ArtifactLineage as ArtifactLineage,
-    )
-    from server.domain.artifact_lineage import (
-        find_artifact_with_lineage as find_artifact_with_lineage,
-    )
 
 MAX_DEPTH = 100
 MAX_LIMIT = 10_000
@@ -74,7 +65,7 @@ class Graph:
     # the nodes by hop, likewise: ``nodes`` is made from them when first asked for
     node_hops: list[NodeHop] | None = field(default=None, repr=False)
     # the global id of every node, by kind and row id, when made ahead: a big walk's,
-    # made while Postgres reads its nodes' rows (find_artifact_with_lineage)
+    # made while Postgres reads its nodes' rows (artifact_lineage.find_artifact_with_lineage)
     global_ids: dict[str, dict[int, str]] | None = field(default=None, repr=False)
     # its edges as (source, target, kind) global ids and kind names, made with global_ids
     # (global_edges_of): what the answer's edges are when no node's row vanished
@@ -260,14 +251,3 @@ async def _edges_between(db: Queryable, nodes: list[NodeKey]) -> list[Edge]:
         else ((ARTIFACT, version), (RUN, run), "USED")
         for kind, run, version in rows
     ]
-
-
-def __getattr__(name: str) -> object:
-    """A version found by path with one walk from it (artifact_lineage.py, which builds
-    on the Graph here), where its caller has always found it: imported when first asked
-    for, as importing it here would be circular."""
-    if name in ("ArtifactLineage", "find_artifact_with_lineage"):
-        from server.domain import artifact_lineage
-
-        return getattr(artifact_lineage, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
