@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import asyncpg
 import orjson
 
-# orjson turns integers past 64 bits into floats and refuses numbers past a double;
-# json.loads keeps them exact, so such documents take the slow path
-_LONG_NUMBER = re.compile(rb"\d{16}")
+from server.json_numbers import has_long_number
 
 
 def _encode_jsonb(value: Any) -> bytes:
@@ -23,7 +20,7 @@ def _encode_jsonb(value: Any) -> bytes:
 def _decode_jsonb(data: bytes) -> Any:
     # orjson: several times faster than json.loads, which shows when hydrating thousands
     # of runs with their config and summary
-    if _LONG_NUMBER.search(data):
+    if has_long_number(data):  # json.loads keeps big integers exact
         return json.loads(data[1:])
     return orjson.loads(data[1:])
 

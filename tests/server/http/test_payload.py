@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from server.http.payload import MAX_JSON_DEPTH, MalformedBody, decode_request, has_long_number
+from server.http.payload import MAX_JSON_DEPTH, MalformedBody, decode_request
+from server.json_numbers import has_long_number
 
 VALUES = [
     b"1e400",  # inf
